@@ -1,0 +1,54 @@
+"""Decoded-image caches: written atomically, read back without unpickling."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+def fingerprint(files: list[Path], root: Path) -> str:
+    """A digest of each file's relative path, size and modification time: changes when the source does."""
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Write arrays to an .npz file atomically: a crash leaves the old file or none, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_arrays(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
+    """The cached arrays if the file is whole and matches fingerprint, else None (rebuild)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if str(arrays.pop("fingerprint")) != fingerprint:
+            return None
+        data, targets = arrays["data"], arrays["targets"]
+        if data.dtype != np.uint8 or data.ndim != 4 or len(data) != len(targets):
+            raise ValueError("unexpected array shapes")
+        return arrays
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        warnings.warn(f"cache {path} is damaged ({e}); rebuilding it from the images", stacklevel=3)
+        return None

@@ -1,0 +1,45 @@
+"""The lab's settings in one place, read when called so tests and notebooks can change them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "FFNN_LAB_DATA"  # unset | a directory | "synthetic"
+ROOT_ENV = "FFNN_LAB_ROOT"  # where datasets and caches live
+QUICK_ENV = "FFNN_LAB_QUICK"  # "1": short runs for CI
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The dataset and cache root: $FFNN_LAB_ROOT, else data-unversioned/ beside the package."""
+    return Path(os.environ.get(ROOT_ENV) or REPO_ROOT / "data-unversioned")
+
+
+def data_source(source: str | os.PathLike | None = None) -> str | None:
+    """The chosen data source: the argument, else $FFNN_LAB_DATA, else "synthetic" in quick mode,
+    else None (official CIFAR-10)."""
+    if source is not None:
+        return os.fspath(source)
+    return os.environ.get(DATA_ENV) or ("synthetic" if quick_mode() else None)
+
+
+def quick_mode() -> bool:
+    """True when $FFNN_LAB_QUICK asks for short runs (CI); students get full length by default."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(full, quick):
+    """full normally, quick in quick mode: for epochs, sample counts and the like."""
+    return quick if quick_mode() else full
+
+
+def banner() -> str:
+    """Which mode and which data source are active, for the first cell of every notebook."""
+    source = data_source()
+    where = {None: f"official CIFAR-10 under {data_root()} (downloaded on first use)",
+             "synthetic": "SYNTHETIC stand-in (made-up images: numbers will not match the lecture)"}
+    mode = ("QUICK (short runs for CI; unset FFNN_LAB_QUICK for the full lecture)"
+            if quick_mode() else "full length")
+    return f"Mode: {mode}\nData: {where.get(source, source)}"

@@ -1,0 +1,268 @@
+"""CIFAR-10 from any source, the CIFAR-2 subset, and per-channel statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+from torchvision.datasets import CIFAR10, VisionDataset
+from torchvision.io import ImageReadMode, decode_image
+
+from . import config
+from .cache import fingerprint, load_arrays, save_arrays
+from .labels import CIFAR2_SOURCE_LABELS, CLASSES, remap_label
+from .synthetic import SyntheticCIFAR10
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No usable CIFAR-10 copy where the lab looked; the message lists the ways out."""
+
+
+def _ways_out(problem: str) -> str:
+    return (
+        f"{problem}\nWays out:\n"
+        "  1. download the official CIFAR-10 (needs internet, ~170 MB, checksum-verified):\n"
+        "     `ffnn-lab train` or load_cifar10(download=True) saves it under data-unversioned/\n"
+        "  2. point FFNN_LAB_DATA (or --data, or root=) at a folder holding cifar-10-batches-py/,\n"
+        "     or an image-folder copy laid out as DIR/train/<class>/*.png|jpg\n"
+        "     (e.g. FFNN_LAB_DATA=../shared/data/cifar10-jpg)\n"
+        "  3. FFNN_LAB_DATA=synthetic: a small synthetic stand-in, for offline tests only"
+    )
+
+
+def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
+                  labels: Sequence[int] = CIFAR2_SOURCE_LABELS) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into (train, holdout): n images stratified over labels, drawn with seed."""
+    targets = np.asarray(targets)
+    if n < 0 or n % len(labels):
+        raise ValueError(f"holdout={n}: use a non-negative multiple of {len(labels)} "
+                         "so every class gets the same share")
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in labels:
+        pool = np.flatnonzero(targets == label)
+        k = n // len(labels)
+        if k > len(pool):
+            raise ValueError(f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
+                             f"but the folder has only {len(pool)}: choose a smaller --holdout")
+        held.append(rng.choice(pool, size=k, replace=False))
+    held = np.sort(np.concatenate(held)) if held else np.array([], dtype=np.int64)
+    keep = np.setdiff1d(np.arange(len(targets)), held)
+    return keep, held
+
+
+def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
+    files, labels = [], []
+    for label, name in enumerate(CLASSES):
+        class_dir = split_dir / name
+        if not class_dir.is_dir():
+            raise DataNotFoundError(_ways_out(
+                f"{split_dir} has no folder {name!r}: an image-folder copy needs one folder "
+                f"per CIFAR-10 class ({', '.join(CLASSES)})"))
+        found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files += found
+        labels += [label] * len(found)
+    return files, labels
+
+
+def _decode(path: Path) -> np.ndarray:
+    try:
+        img = decode_image(str(path), mode=ImageReadMode.RGB)
+    except RuntimeError as e:
+        raise ValueError(f"cannot decode {path}: {e}. Remove or replace the file.") from None
+    if tuple(img.shape) != (3, 32, 32):
+        raise ValueError(f"{path} is {tuple(img.shape[1:])} pixels; CIFAR-10 images are 32x32")
+    return img.permute(1, 2, 0).numpy()
+
+
+_memo: dict[Path, tuple[str, tuple[np.ndarray, list[int]]]] = {}
+
+
+def decode_folder(split_dir: Path, cache_dir: Path) -> tuple[np.ndarray, list[int]]:
+    """Every image under split_dir/<class>/ as uint8 NxHxWxC, decoded once and cached."""
+    files, labels = _image_files(split_dir)
+    digest = fingerprint(files, split_dir)
+    key = hashlib.sha256(str(split_dir.resolve()).encode()).hexdigest()[:16]
+    cache = cache_dir / f"{split_dir.name}-{key}.npz"
+    if _memo.get(cache, (None,))[0] == digest:  # train and validation read the same file
+        return _memo[cache][1]
+    cached = load_arrays(cache, digest)
+    if cached is not None:
+        _memo.clear()
+        _memo[cache] = digest, (cached["data"], cached["targets"].tolist())
+        return _memo[cache][1]
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        data = np.stack(list(pool.map(_decode, files))) if files else np.zeros((0, 32, 32, 3), np.uint8)
+    targets = np.asarray(labels, dtype=np.int64)
+    try:
+        save_arrays(cache, data=data, targets=targets, fingerprint=np.array(digest))
+    except OSError:
+        pass  # a read-only checkout still works, it just decodes again next time
+    return data, labels
+
+
+class ImageFolderCIFAR10(CIFAR10):
+    """An image-folder copy of CIFAR-10 (DIR/train/<class>/*), labels in CIFAR-10's order.
+
+    Without DIR/test/, the validation split (train=False) is a seeded, stratified hold-out of
+    `holdout` airplane and bird images carved from train/, and train=True is the rest.
+    """
+
+    synthetic = False
+
+    def __init__(self, root: str | os.PathLike, train: bool = True,
+                 transform: Callable | None = None, target_transform: Callable | None = None,
+                 download: bool = False, holdout: int = 2000, seed: int = 0) -> None:
+        VisionDataset.__init__(self, os.fspath(root), transform=transform,
+                               target_transform=target_transform)
+        if download:
+            raise ValueError(f"{root} is an image-folder copy: it cannot be downloaded; "
+                             "drop download=True, or use the official source")
+        self.train = train
+        base = Path(root)
+        cache_dir = config.data_root() / "cache"
+        self.has_test_split = (base / "test").is_dir()
+        if train or not self.has_test_split:
+            data, targets = decode_folder(base / "train", cache_dir)
+        else:
+            data, targets = decode_folder(base / "test", cache_dir)
+        self.split_note = "official-style test/ folder"
+        if not self.has_test_split:
+            keep, held = carve_holdout(targets, holdout, seed)
+            rows = keep if train else held
+            data, targets = data[rows], [targets[i] for i in rows]
+            self.split_note = (f"{'rest of train/ after' if train else 'validation ='} a "
+                               f"{holdout:,}-image airplane/bird hold-out carved from train/ "
+                               f"(seed {seed}); the folder has no test/")
+        self.data, self.targets = data, list(targets)
+        self.classes = list(CLASSES)
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+    def extra_repr(self) -> str:
+        return f"Split: {'Train' if self.train else 'Validation'} ({self.split_note})"
+
+
+def _official(root: Path, train: bool, transform, target_transform, download: bool) -> CIFAR10:
+    try:
+        return CIFAR10(os.fspath(root), train=train, transform=transform,
+                       target_transform=target_transform, download=download)
+    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
+        raise DataNotFoundError(_ways_out(
+            f"No verified official CIFAR-10 under {root} ({e})")) from None
+    except OSError as e:  # the download itself failed: no internet, proxy, disk full
+        raise DataNotFoundError(_ways_out(
+            f"Downloading CIFAR-10 into {root} failed: {e}")) from None
+
+
+def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
+                 transform: Callable | None = None, target_transform: Callable | None = None,
+                 download: bool = False, *, holdout: int = 2000, seed: int = 0) -> CIFAR10:
+    """CIFAR-10 from root: None reads $FFNN_LAB_DATA (unset: the official copy in data-unversioned/),
+    a directory (official cifar-10-batches-py/ inside, or an image-folder copy), or "synthetic"."""
+    source = config.data_source(root)
+    if source == "synthetic":
+        return SyntheticCIFAR10(None, train, transform, target_transform)
+    path = config.data_root() if source is None else Path(source).expanduser()
+    if path.name == CIFAR10.base_folder:
+        path = path.parent
+    if source is None or (path / CIFAR10.base_folder).is_dir():
+        return _official(path, train, transform, target_transform, download)
+    if (path / "train").is_dir():
+        return ImageFolderCIFAR10(path, train, transform, target_transform, download,
+                                  holdout=holdout, seed=seed)
+    problem = (f"{path} does not exist" if not path.exists() else
+               f"{path} holds neither cifar-10-batches-py/ nor a train/ folder of class folders")
+    raise DataNotFoundError(_ways_out(problem))
+
+
+def cifar2_indices(targets: Sequence[int]) -> list[int]:
+    """Positions of the airplanes and birds, read from the labels alone (no image is decoded)."""
+    t = torch.as_tensor(targets)
+    return torch.isin(t, torch.tensor(CIFAR2_SOURCE_LABELS)).nonzero().flatten().tolist()
+
+
+def load_cifar2(root: str | os.PathLike | None = None, train: bool = True,
+                transform: Callable | None = None, target_transform: Callable | None = None,
+                download: bool = False, *, holdout: int = 2000, seed: int = 0) -> Subset:
+    """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
+
+    target_transform, if given, runs after the label map."""
+    remap = remap_label if target_transform is None else _Then(remap_label, target_transform)
+    full = load_cifar10(root, train, transform, remap, download, holdout=holdout, seed=seed)
+    return Subset(full, cifar2_indices(full.targets))
+
+
+class _Then:
+    """f then g, picklable (DataLoader workers pickle transforms; lambdas fail there)."""
+
+    def __init__(self, f: Callable, g: Callable) -> None:
+        self.f, self.g = f, g
+
+    def __call__(self, x):
+        return self.g(self.f(x))
+
+
+def arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """A CIFAR-like dataset or a Subset of one as (uint8 NxHxWxC images, labels after target_transform)."""
+    indices = None
+    while isinstance(dataset, Subset):
+        indices = (np.asarray(dataset.indices) if indices is None
+                   else np.asarray(dataset.indices)[indices])
+        dataset = dataset.dataset
+    if not hasattr(dataset, "data") or not hasattr(dataset, "targets"):
+        raise TypeError(f"{type(dataset).__name__} has no .data/.targets: pass a CIFAR-10 "
+                        "dataset from load_cifar10/load_cifar2 (or a Subset of one)")
+    data = np.asarray(dataset.data)
+    targets = np.asarray(dataset.targets)
+    if indices is not None:
+        data, targets = data[indices], targets[indices]
+    tt = getattr(dataset, "target_transform", None)
+    if tt is not None:
+        targets = np.array([tt(int(t)) for t in targets], dtype=np.int64)
+    return data, targets.astype(np.int64)
+
+
+def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and (unbiased) std of uint8 NxHxWxC images on ToTensor's 0..1 scale.
+
+    Counts each of the 256 byte values per channel instead of materialising floats: exact,
+    and the memory is one channel of bytes rather than the whole set as float32."""
+    if isinstance(images, Dataset):
+        images = arrays(images)[0]
+    x = torch.as_tensor(images)
+    if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
+                         f"{tuple(x.shape)}; pass dataset.data, not transformed tensors")
+    values = torch.arange(256, dtype=torch.float64) / 255
+    mean, std = [], []
+    for c in range(3):
+        counts = torch.bincount(x[..., c].reshape(-1), minlength=256).double()
+        n = counts.sum()
+        m = (counts * values).sum() / n
+        var = ((counts * (values - m) ** 2).sum()) / (n - 1)
+        mean.append(m)
+        std.append(var.sqrt())
+    return torch.stack(mean).float(), torch.stack(std).float()
+
+
+def describe(dataset: Dataset) -> str:
+    """One line saying what a dataset is: source, split, size, and any hold-out or synthetic caveat."""
+    size = len(dataset)
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    if getattr(dataset, "synthetic", False):
+        kind = "SYNTHETIC stand-in (made-up images, not CIFAR-10)"
+    elif isinstance(dataset, ImageFolderCIFAR10):
+        kind = f"image-folder copy at {dataset.root}: {dataset.split_note}"
+    else:
+        kind = f"official CIFAR-10 at {dataset.root}"
+    split = "train" if getattr(dataset, "train", True) else "validation"
+    return f"{split}: {size:,} images, {kind}"

@@ -1,0 +1,211 @@
+"""The graded exercise: the student's own check, and the instructor's grader for submissions.
+
+The grader runs each notebook in a fresh kernel, in a child process it can kill. Its check
+cell hands the student's `model` a shuffled copy of the validation images and takes back only
+predicted classes; the labels never enter the kernel and accuracy is computed out here, so
+nothing a notebook redefines can change its grade.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .tensors import TensorData, prepare_cifar2
+from .train import predict
+
+THRESHOLD = 0.80
+
+
+def _probe(model: nn.Module, x: torch.Tensor) -> str | None:
+    """Why model cannot be graded on batches like x, or None."""
+    if not isinstance(model, nn.Module):
+        return f"`model` is a {type(model).__name__}, not a torch.nn.Module"
+    if not any(True for _ in model.parameters()):
+        return "`model` has no parameters to train"
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            out = model.eval()(x[:2].to(device))
+    except Exception as e:  # the student's code: any error is feedback, not a crash
+        return (f"`model` failed on a batch of images shaped {tuple(x[:2].shape)}: {e}. "
+                "It must take normalised images (N, 3, 32, 32); start it with nn.Flatten()")
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 2):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return f"`model` must return 2 scores per image (shape (N, 2)); it returned {shape}"
+    return None
+
+
+def check(model: nn.Module, val: TensorData | None = None, threshold: float = THRESHOLD) -> bool:
+    """The student's check: recompute validation accuracy from model and say pass or fail, and why."""
+    val = val if val is not None else prepare_cifar2().val
+    problem = _probe(model, val.x)
+    if problem:
+        print(f"Not graded yet: {problem}.")
+        return False
+    device = next(model.parameters()).device
+    accuracy = (predict(model, TensorData(val.x.to(device), val.y.to(device))) ==
+                val.y.cpu()).float().mean().item()
+    print(f"Validation accuracy: {accuracy:.2%} on {len(val):,} images (goal: over {threshold:.0%}).")
+    if accuracy > threshold:
+        print("PASS: well done! Your network beats the lecture's baseline.")
+        return True
+    gap = threshold - accuracy
+    if accuracy < 0.6:
+        hint = ("that is close to guessing (50%). Did the training cell run, and does it train "
+                "this same `model` object? Look for a loss that goes down.")
+    elif gap < 0.02:
+        hint = ("so close! Try a few more epochs, a slightly different learning rate, "
+                "or a wider hidden layer.")
+    else:
+        hint = ("try a deeper or wider network (the lecture's 3072-1024-512-128-2), more epochs, "
+                "or random shifts of the training images.")
+    print(f"NOT YET: {gap:.1%} short; {hint}")
+    return False
+
+
+# The instructor's cell, appended to each submission. Only torch and numpy, no ffnn_lab, so a
+# notebook that patches the package changes nothing; it sees images, never labels.
+CHECK_CELL = """\
+import numpy as _np, torch as _torch
+_x = _torch.from_numpy(_np.load({images!r}, allow_pickle=False))
+_dev = next(model.parameters()).device
+model.eval()
+with _torch.no_grad():
+    _pred = _torch.cat([model(_x[_i:_i + 500].to(_dev)).argmax(dim=1).cpu()
+                        for _i in range(0, len(_x), 500)])
+_np.save({out!r}, _pred.numpy().astype(_np.int64))
+"""
+
+
+@dataclass
+class Grade:
+    """One submission's result, as written to the reports."""
+
+    file: str
+    passed: bool
+    accuracy: float | None
+    seconds: float
+    error: str = ""
+
+
+def _run_one(notebook: Path, images: Path, out: Path, timeout: float) -> str:
+    """Execute notebook plus the check cell in a fresh kernel (in this child process); '' or an error."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception as e:
+        return f"not a readable notebook: {e}"
+    nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL.format(images=str(images), out=str(out))))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(notebook.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        return "a cell raised: " + (lines[-1] if lines else type(e).__name__)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return ""
+
+
+def grade_one(notebook: Path, images: Path, labels: np.ndarray, timeout: float,
+              threshold: float = THRESHOLD) -> Grade:
+    """Grade one submission in a child process that is killed, kernel and all, at the timeout."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pred.npy"
+        cmd = [sys.executable, "-m", "ffnn_lab.grading", str(notebook), str(images), str(out),
+               str(timeout)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True, text=True)
+        try:
+            log, _ = proc.communicate(timeout=timeout + 30)
+            error = log.strip().splitlines()[-1] if proc.returncode else ""
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the kernel is in the same process group
+            proc.communicate()
+            error = f"timed out after {timeout:g} s"
+        seconds = time.perf_counter() - start
+        if "Timeout" in error or "timed out" in error.lower():
+            error = f"timed out after {timeout:g} s"
+        if error:
+            return Grade(notebook.name, False, None, seconds, error)
+        try:
+            pred = np.load(out, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            return Grade(notebook.name, False, None, seconds, f"no predictions came back: {e}")
+        if pred.shape != labels.shape:
+            return Grade(notebook.name, False, None, seconds,
+                         f"predictions shaped {pred.shape}, expected {labels.shape}")
+        accuracy = float((pred == labels).mean())
+        return Grade(notebook.name, accuracy > threshold, accuracy, seconds)
+
+
+def write_reports(grades: list[Grade], report_dir: Path, threshold: float) -> tuple[Path, Path]:
+    """report.md and report.csv in report_dir, each written whole or not at all."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(Grade.__dataclass_fields__))
+    writer.writeheader()
+    for g in grades:
+        writer.writerow({**asdict(g), "accuracy": "" if g.accuracy is None else f"{g.accuracy:.4f}",
+                         "seconds": f"{g.seconds:.1f}"})
+    passed = sum(g.passed for g in grades)
+    md = [f"# Grading report\n\nGoal: validation accuracy over {threshold:.0%}. "
+          f"{passed} of {len(grades)} passed.\n",
+          "| file | passed | accuracy | seconds | error |", "|---|---|---|---|---|"]
+    for g in grades:
+        acc = "" if g.accuracy is None else f"{g.accuracy:.2%}"
+        err = g.error.replace("|", "\\|")
+        md.append(f"| {g.file} | {'yes' if g.passed else 'no'} | {acc} | {g.seconds:.1f} | {err} |")
+    paths = report_dir / "report.md", report_dir / "report.csv"
+    for path, text in zip(paths, ("\n".join(md) + "\n", buf.getvalue()), strict=True):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return paths
+
+
+def grade(notebooks: list[Path], report_dir: Path, data: str | None = None,
+          timeout: float = 600, threshold: float = THRESHOLD, seed: int = 0) -> list[Grade]:
+    """Grade each notebook on the validation split of data; one failure never stops the others."""
+    val = prepare_cifar2(data).val
+    order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))
+    labels = val.y[order].numpy()
+    grades = []
+    with tempfile.TemporaryDirectory() as tmp:
+        images = Path(tmp) / "images.npy"
+        np.save(images, val.x[order].numpy())
+        for nb in notebooks:
+            g = grade_one(Path(nb).resolve(), images, labels, timeout, threshold)
+            acc = "-" if g.accuracy is None else f"{g.accuracy:.2%}"
+            print(f"{g.file}: {'PASS' if g.passed else 'FAIL'} accuracy {acc} "
+                  f"({g.seconds:.0f} s){' - ' + g.error if g.error else ''}", flush=True)
+            grades.append(g)
+    write_reports(grades, report_dir, threshold)
+    return grades
+
+
+if __name__ == "__main__":  # the child process of grade_one
+    nb_path, images_path, out_path, limit = sys.argv[1:5]
+    problem = _run_one(Path(nb_path), Path(images_path), Path(out_path), float(limit))
+    if problem:
+        print(json.dumps(problem)[1:-1])
+        sys.exit(1)

@@ -1,0 +1,90 @@
+"""The course's fully connected networks, and each one's training recipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+N_INPUTS = 3 * 32 * 32  # a flattened CIFAR image: 3,072 features
+HEADS = {None: None, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax}
+
+
+def _head(head: str | None) -> list[nn.Module]:
+    if head not in HEADS:
+        raise ValueError(f"head={head!r}: choose one of {list(HEADS)}")
+    return [] if head is None else [HEADS[head](dim=1)]
+
+
+def tanh_mlp(*widths: int, head: str | None = None) -> nn.Sequential:
+    """Flatten, then Linear+Tanh through widths, ending in a Linear to the last width."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    sizes = (N_INPUTS, *widths)
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 1:
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers, *_head(head))
+
+
+def baseline(hidden: int = 512, head: str | None = None) -> nn.Sequential:
+    """The lecture's 3072-512-2 Tanh network; head adds Softmax or LogSoftmax as the lecture does."""
+    return tanh_mlp(hidden, 2, head=head)
+
+
+def small(head: str | None = None) -> nn.Sequential:
+    """The baseline with 128 hidden units: a quarter of the parameters."""
+    return baseline(128, head=head)
+
+
+def deep(head: str | None = None) -> nn.Sequential:
+    """The lecture's bonus-exercise network, 3072-1024-512-128-2 with Tanh."""
+    return tanh_mlp(1024, 512, 128, 2, head=head)
+
+
+def best(width: int = 1024, depth: int = 3, dropout: float = 0.2) -> nn.Sequential:
+    """Still only fully connected: Linear -> BatchNorm -> GELU -> Dropout blocks, then a Linear."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    size = N_INPUTS
+    for _ in range(depth):
+        layers += [nn.Linear(size, width, bias=False), nn.BatchNorm1d(width), nn.GELU(),
+                   nn.Dropout(dropout)]
+        size = width
+    return nn.Sequential(*layers, nn.Linear(size, 2))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained by default; the CLI's flags override any field."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-2
+    optimizer: str = "sgd"  # "sgd" (plain, as in the lecture) or "adamw"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # or "onecycle"
+    max_shift: int = 0  # random translation in pixels (0: no augmentation)
+    flip: bool = False
+
+
+MODELS = {"baseline": baseline, "small": small, "deep": deep, "best": best}
+RECIPES = {
+    "baseline": Recipe(),
+    "small": Recipe(),
+    "deep": Recipe(),
+    "best": Recipe(epochs=60, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
+                   schedule="onecycle", max_shift=4, flip=True),
+}
+
+
+def build_model(name: str) -> nn.Module:
+    """A fresh model by name (see MODELS)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    return MODELS[name]()
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters (weights and biases) in model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
