@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import CIFAR10, VisionDataset
-from torchvision.io import ImageReadMode, decode_image
 
 from . import config
 from .cache import fingerprint, load_arrays, save_arrays
@@ -75,12 +75,13 @@ def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
 
 def _decode(path: Path) -> np.ndarray:
     try:
-        img = decode_image(str(path), mode=ImageReadMode.RGB)
-    except RuntimeError as e:
+        with Image.open(path) as img:
+            pixels = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot decode {path}: {e}. Remove or replace the file.") from None
-    if tuple(img.shape) != (3, 32, 32):
-        raise ValueError(f"{path} is {tuple(img.shape[1:])} pixels; CIFAR-10 images are 32x32")
-    return img.permute(1, 2, 0).numpy()
+    if pixels.shape != (32, 32, 3):
+        raise ValueError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]} pixels; CIFAR-10 images are 32x32")
+    return pixels
 
 
 _memo: dict[Path, tuple[str, tuple[np.ndarray, list[int]]]] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import signal
 import subprocess
@@ -102,41 +101,20 @@ class Grade:
     error: str = ""
 
 
-def _run_one(notebook: Path, images: Path, out: Path, timeout: float) -> str:
-    """Execute notebook plus the check cell in a fresh kernel (in this child process); '' or an error."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception as e:
-        return f"not a readable notebook: {e}"
-    nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL.format(images=str(images), out=str(out))))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(notebook.parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        return "a cell raised: " + (lines[-1] if lines else type(e).__name__)
-    except Exception as e:
-        return f"{type(e).__name__}: {e}"
-    return ""
-
-
 def grade_one(notebook: Path, images: Path, labels: np.ndarray, timeout: float,
-              threshold: float = THRESHOLD) -> Grade:
+              threshold: float = THRESHOLD, data: str | None = None) -> Grade:
     """Grade one submission in a child process that is killed, kernel and all, at the timeout."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pred.npy"
-        cmd = [sys.executable, "-m", "ffnn_lab.grading", str(notebook), str(images), str(out),
-               str(timeout)]
+        # run by path, not as part of the package: the child needs nbclient, not torch
+        cmd = [sys.executable, str(Path(__file__).with_name("run_notebook.py")), str(notebook),
+               CHECK_CELL.format(images=str(images), out=str(out)), str(timeout)]
+        env = {**os.environ, **({"FFNN_LAB_DATA": data} if data else {})}  # the student's source too
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True, text=True)
+                                start_new_session=True, text=True, env=env)
         try:
-            log, _ = proc.communicate(timeout=timeout + 30)
+            log, _ = proc.communicate(timeout=timeout)  # the whole notebook, kernel start included
             error = log.strip().splitlines()[-1] if proc.returncode else ""
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the kernel is in the same process group
@@ -194,18 +172,10 @@ def grade(notebooks: list[Path], report_dir: Path, data: str | None = None,
         images = Path(tmp) / "images.npy"
         np.save(images, val.x[order].numpy())
         for nb in notebooks:
-            g = grade_one(Path(nb).resolve(), images, labels, timeout, threshold)
+            g = grade_one(Path(nb).resolve(), images, labels, timeout, threshold, data)
             acc = "-" if g.accuracy is None else f"{g.accuracy:.2%}"
             print(f"{g.file}: {'PASS' if g.passed else 'FAIL'} accuracy {acc} "
                   f"({g.seconds:.0f} s){' - ' + g.error if g.error else ''}", flush=True)
             grades.append(g)
     write_reports(grades, report_dir, threshold)
     return grades
-
-
-if __name__ == "__main__":  # the child process of grade_one
-    nb_path, images_path, out_path, limit = sys.argv[1:5]
-    problem = _run_one(Path(nb_path), Path(images_path), Path(out_path), float(limit))
-    if problem:
-        print(json.dumps(problem)[1:-1])
-        sys.exit(1)

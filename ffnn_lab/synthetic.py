@@ -41,16 +41,16 @@ def make_images(n_per_class: int, seed: int) -> tuple[np.ndarray, list[int]]:
     cy, cx = rng.uniform(0.25, 0.75, (2, n, 1, 1))
     radius = rng.uniform(0.12, 0.25, (n, 1, 1))
     blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2))
-    jitter = rng.normal(0, 25, (n, 2, 3)).astype(np.float32)
+    jitter = rng.normal(0, 60, (n, 2, 3)).astype(np.float32)
     bg, fg = (_PALETTE[labels] + jitter).transpose(1, 0, 2)[:, :, None, None, :]
     shade = (0.8 + 0.2 * stripes)[..., None]
     img = bg * shade * (1 - blob[..., None]) + fg * blob[..., None]
-    img += rng.normal(0, 30, img.shape)
+    img += rng.normal(0, 80, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), labels.tolist()
 
 
 class SyntheticCIFAR10(CIFAR10):
-    """CIFAR-10's interface (.data NxHxWxC uint8, .targets, .classes, PIL image + int label) on made-up images."""
+    """CIFAR-10's interface (.data uint8 NxHxWxC, .targets, .classes, PIL image + label), made-up images."""
 
     synthetic = True
 

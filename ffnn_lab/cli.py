@@ -1,0 +1,155 @@
+"""The lab's main job without a notebook: `ffnn-lab train` and `ffnn-lab grade`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import config
+from .data import DataNotFoundError
+from .models import MODELS, RECIPES, build_model, count_parameters
+from .tensors import prepare_cifar2
+from .train import TrainingDiverged, evaluate, fit, resolve_device
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+    return parse
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: train and grade."""
+    p = argparse.ArgumentParser(prog="ffnn-lab", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    data_help = ("CIFAR-10 source: a directory (official cifar-10-batches-py/ inside, or an image-folder "
+                 "copy DIR/train/<class>/*) or 'synthetic'; default $FFNN_LAB_DATA, else the official "
+                 "copy in data-unversioned/ (downloaded on first use)")
+
+    t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
+    t.add_argument("--model", choices=list(MODELS), default="baseline")
+    t.add_argument("--epochs", type=_positive(int), help="default: the model's recipe (baseline: 100)")
+    t.add_argument("--batch-size", type=_positive(int), help="default: the recipe's (baseline: 64)")
+    t.add_argument("--lr", type=_positive(float), help="learning rate; default: the recipe's (1e-2)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data", help=data_help)
+    t.add_argument("--holdout", type=_non_negative_int, default=2000,
+                   help="validation images carved from train/ when the copy has no test/ (default 2000)")
+    t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    t.add_argument("--json", type=Path, help="write the run's summary and per-epoch history here")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    g = sub.add_parser("grade", help="grade exercise notebooks: accuracy recomputed in a fresh kernel")
+    g.add_argument("submissions", nargs="+", type=Path)
+    g.add_argument("--data", help=data_help)
+    g.add_argument("--timeout", type=_positive(float), default=600, help="seconds per notebook (600)")
+    g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
+    g.add_argument("--threshold", type=float, default=0.80)
+    return p
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train, print a summary, optionally write JSON; returns the exit code."""
+    recipe = RECIPES[args.model]
+    epochs = args.epochs or recipe.epochs
+    batch_size = args.batch_size or recipe.batch_size
+    lr = args.lr or recipe.lr
+    device = resolve_device(args.device)
+    source = config.data_source(args.data)
+    data = prepare_cifar2(source, device, download=source is None, holdout=args.holdout,
+                          seed=args.seed)
+    if len(data.val) == 0:
+        raise ValueError("the validation split is empty: use --holdout 2 or more")
+    print(data.summary)
+    torch.manual_seed(args.seed)
+    model = build_model(args.model).to(device)
+    print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}; "
+          f"{epochs} epochs, batch {batch_size}, lr {lr:g}, {recipe.optimizer}")
+    start = time.perf_counter()
+    try:
+        history = fit(model, data.train, data.val, epochs=epochs, batch_size=batch_size, lr=lr,
+                      optimizer=recipe.optimizer, momentum=recipe.momentum,
+                      weight_decay=recipe.weight_decay, schedule=recipe.schedule,
+                      max_shift=recipe.max_shift, flip=recipe.flip, seed=args.seed,
+                      progress=not args.quiet)
+    except TrainingDiverged as e:
+        print(f"ffnn-lab: error: {e}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - start
+    done = len(history)
+    summary = {
+        "model": args.model, "epochs": done, "batch_size": batch_size, "lr": lr,
+        "seed": args.seed, "device": str(device), "data": source or "official",
+        "n_train": len(data.train), "n_val": len(data.val),
+        "train_accuracy": evaluate(model, data.train), "val_accuracy": evaluate(model, data.val),
+        "final_loss": history[-1]["loss"] if history else None, "seconds": round(seconds, 3),
+        "samples_per_second": round(len(data.train) * done / seconds, 1) if done else 0.0,
+        "history": history,
+    }
+    print(f"\n{done} epochs in {seconds:.1f} s ({summary['samples_per_second']:,.0f} samples/s)\n"
+          f"Accuracy on the training set:   {summary['train_accuracy']:.4f}\n"
+          f"Accuracy on the validation set: {summary['val_accuracy']:.4f}")
+    if args.json:
+        _write_json(args.json, summary)
+        print(f"wrote {args.json}")
+    return 0 if done == epochs else 130
+
+
+def grade(args: argparse.Namespace) -> int:
+    """Grade every submission, write the reports; 0 when every one was graded, pass or fail."""
+    from .grading import grade as run_grading
+
+    missing = [p for p in args.submissions if not p.is_file()]
+    if missing:
+        raise ValueError(f"no such notebook: {', '.join(map(str, missing))}")
+    grades = run_grading(args.submissions, args.report_dir, config.data_source(args.data),
+                         timeout=args.timeout, threshold=args.threshold)
+    print(f"{sum(g.passed for g in grades)} of {len(grades)} passed; "
+          f"report: {args.report_dir / 'report.md'} and report.csv")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, run, turn expected failures into one clear line and a non-zero exit."""
+    args = parser().parse_args(argv)
+    try:
+        return {"train": train, "grade": grade}[args.command](args)
+    except (DataNotFoundError, ValueError, OSError) as e:
+        print(f"ffnn-lab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nffnn-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

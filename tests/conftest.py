@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ffnn_lab import data as data_module
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Every test gets its own data root and no inherited data-source settings."""
+    monkeypatch.setenv("FFNN_LAB_ROOT", str(tmp_path / "root"))
+    monkeypatch.delenv("FFNN_LAB_DATA", raising=False)
+    monkeypatch.delenv("FFNN_LAB_QUICK", raising=False)
+    data_module._memo.clear()
+    yield
+    data_module._memo.clear()
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not (REAL_DATA / "train").is_dir():
+        pytest.skip(f"real data absent: {REAL_DATA} not found (it is optional; see README)")
+    return REAL_DATA
+
+
+def pytest_report_header(config):
+    found = "found" if (REAL_DATA / "train").is_dir() else "ABSENT: real-data tests will be skipped"
+    return [f"real data {REAL_DATA}: {found}", f"FFNN_LAB_QUICK={os.environ.get('FFNN_LAB_QUICK', '')}"]

@@ -1,0 +1,60 @@
+"""The fast path: preloading, batching by index, shifts and batch-wide augmentation."""
+
+import torch
+from torchvision import transforms
+
+from ffnn_lab import augment, batches, load_cifar2, preload, prepare_cifar2, shift
+
+
+def test_preload_equals_totensor_then_normalize():
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    slow = load_cifar2("synthetic", transform=transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(mean, std)]))
+    fast = preload(load_cifar2("synthetic"), torch.tensor(mean), torch.tensor(std))
+    assert fast.x.shape == (600, 3, 32, 32) and fast.x.dtype == torch.float32
+    for i in (0, 17, 599):
+        img, label = slow[i]
+        assert torch.allclose(fast.x[i], img, atol=1e-5) and fast.y[i].item() == label
+
+
+def test_batches_cover_everything_once_and_reshuffle():
+    data = prepare_cifar2("synthetic").val
+    gen = torch.Generator().manual_seed(0)
+    first = torch.cat([y for _, y in batches(data, 64, shuffle=True, generator=gen)])
+    second = torch.cat([y for _, y in batches(data, 64, shuffle=True, generator=gen)])
+    assert len(first) == len(data) and first.sum() == data.y.sum()
+    sizes = [len(x) for x, _ in batches(data, 64)]
+    assert sizes == [64, 64, 64, 8]
+    xs = torch.cat([x for x, _ in batches(data, 64, shuffle=True, generator=gen)])
+    assert not torch.equal(xs, data.x) and torch.allclose(xs.sum(), data.x.sum(), rtol=1e-4)
+    assert not torch.equal(first, second)
+
+
+def test_shift_moves_pixels_and_zero_fills():
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    right = shift(x, 1, 0)
+    assert torch.equal(right[0, 0, :, 1:], x[0, 0, :, :3]) and right[0, 0, :, 0].eq(0).all()
+    down_left = shift(x, -2, 1)
+    assert torch.equal(down_left[0, 0, 1:, :2], x[0, 0, :3, 2:])
+    assert torch.equal(shift(x, 0, 0), x) and shift(x, 4, 0).eq(0).all()
+
+
+def test_augment_is_a_seeded_batch_of_shifts_and_flips():
+    x = torch.randn(32, 3, 8, 8)
+    assert torch.equal(augment(x, 0, False), x)
+    a = augment(x, 2, True, torch.Generator().manual_seed(1))
+    b = augment(x, 2, True, torch.Generator().manual_seed(1))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+    # every output image is some shift of its input, mirrored or not
+    for i in range(32):
+        candidates = [shift(img, dx, dy) for img in (x[i], x[i].flip(-1))
+                      for dx in range(-2, 3) for dy in range(-2, 3)]
+        assert any(torch.equal(a[i], c) for c in candidates)
+    flipped_only = augment(x, 0, True, torch.Generator().manual_seed(2))
+    assert all(torch.equal(f, o) or torch.equal(f, o.flip(-1)) for f, o in zip(flipped_only, x))
+
+
+def test_prepare_cifar2_summarises_and_normalises():
+    data = prepare_cifar2("synthetic")
+    assert "SYNTHETIC" in data.summary and len(data.train) == 600 and len(data.val) == 200
+    assert abs(data.train.x.mean().item()) < 0.2  # normalised with the training statistics

@@ -1,0 +1,176 @@
+"""fit, evaluate and the lecture's other two regimes."""
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+from ffnn_lab import (
+    TensorData,
+    TrainingDiverged,
+    baseline,
+    evaluate,
+    fit,
+    load_cifar2,
+    predict,
+    prepare_cifar2,
+    resolve_device,
+    train_full_batch,
+    train_per_sample,
+)
+
+KEYS = {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return prepare_cifar2("synthetic")
+
+
+def without_time(history):
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+
+def test_fit_returns_a_history_that_improves(data):
+    torch.manual_seed(0)
+    model = baseline()
+    before = evaluate(model, data.val)
+    history = fit(model, data.train, data.val, epochs=3, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3] and set(history[0]) == KEYS
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["val_accuracy"] == pytest.approx(evaluate(model, data.val))
+    assert history[-1]["val_accuracy"] > before
+    assert all(h["seconds"] > 0 for h in history)
+
+
+def test_same_seed_same_history(data):
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        runs.append(fit(baseline(), data.train, data.val, epochs=2, seed=7, progress=False))
+    assert without_time(runs[0]) == without_time(runs[1])
+    torch.manual_seed(7)
+    other = fit(baseline(), data.train, data.val, epochs=2, seed=8, progress=False)
+    assert without_time(other) != without_time(runs[0])
+
+
+def test_nan_loss_stops_at_once_with_advice(data):
+    model = baseline()
+    with torch.no_grad():
+        model[1].weight[0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"epoch 1.*learning rate .*try 0\.001") as e:
+        fit(model, data.train, epochs=5, lr=1e-2, progress=False)
+    assert e.value.history == []
+
+
+def test_divergence_is_caught_in_a_later_epoch(data):
+    class Blowup(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = baseline(), 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.net(x) * (float("inf") if self.calls > 15 else 1.0)
+
+    with pytest.raises(TrainingDiverged, match="epoch 2") as e:
+        fit(Blowup(), data.train, epochs=5, progress=False)  # 10 batches per epoch
+    assert len(e.value.history) == 1
+
+
+def test_ctrl_c_returns_the_finished_epochs(data, capsys):
+    class Interrupting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = baseline(), 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls == 25:
+                raise KeyboardInterrupt
+            return self.net(x)
+
+    history = fit(Interrupting(), data.train, epochs=10, progress=False)
+    assert len(history) == 2  # epochs of 10 batches: interrupted during the third
+    assert "Interrupted" in capsys.readouterr().out
+
+
+def test_teaching_path_dataloader_gives_the_same_kind_of_history(data):
+    ds = load_cifar2("synthetic", transform=transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(data.mean.tolist(), data.std.tolist())]))
+    loader = DataLoader(ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
+    val_loader = DataLoader(load_cifar2("synthetic", False, transform=loader.dataset.dataset.transform),
+                            batch_size=100)
+    torch.manual_seed(0)
+    model = baseline()
+    history = fit(model, loader, val_loader, epochs=2, progress=False)
+    assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
+    assert evaluate(model, val_loader) == pytest.approx(evaluate(model, data.val), abs=1e-6)
+    with pytest.raises(ValueError, match="shuffle=False"):
+        evaluate(model, loader)
+
+
+def test_evaluate_and_predict_on_a_known_model():
+    data = TensorData(torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]]),
+                      torch.tensor([0, 1, 1, 1]))
+    model = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+    assert predict(model, data).tolist() == [0, 1, 0, 1]
+    assert evaluate(model, data) == 0.75
+
+
+def test_full_batch_makes_one_update_with_the_whole_gradient(data):
+    torch.manual_seed(0)
+    a, b = baseline(), baseline()
+    b.load_state_dict(a.state_dict())
+    losses = train_full_batch(a, data.train, epochs=1, lr=0.1, chunk=128)
+    loss = nn.functional.cross_entropy(b(data.train.x), data.train.y)
+    loss.backward()
+    with torch.no_grad():
+        for p in b.parameters():
+            p -= 0.1 * p.grad
+    assert losses[0] == pytest.approx(loss.item(), rel=1e-5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_per_sample_updates_every_sample():
+    torch.manual_seed(0)
+    data = TensorData(torch.randn(20, 3, 32, 32), torch.randint(0, 2, (20,)))
+    model = baseline()
+    steps = []
+    opt_step = torch.optim.SGD.step
+    torch.optim.SGD.step = lambda self, *a, **k: (steps.append(1), opt_step(self, *a, **k))[1]
+    try:
+        losses = train_per_sample(model, data, epochs=2, lr=1e-3)
+    finally:
+        torch.optim.SGD.step = opt_step
+    assert len(steps) == 40 and len(losses) == 2 and losses[1] < losses[0]
+
+
+def test_bad_settings_are_explained(data):
+    with pytest.raises(ValueError, match="positive"):
+        fit(baseline(), data.train, epochs=0, progress=False)
+    with pytest.raises(ValueError, match="optimizer"):
+        fit(baseline(), data.train, epochs=1, optimizer="adam2", progress=False)
+    with pytest.raises(ValueError, match="schedule"):
+        fit(baseline(), data.train, epochs=1, schedule="cosine", progress=False)
+
+
+def test_onecycle_adamw_and_augmentation_run(data):
+    torch.manual_seed(0)
+    history = fit(baseline(), data.train, data.val, epochs=2, lr=1e-3, optimizer="adamw",
+                  schedule="onecycle", max_shift=2, flip=True, progress=False)
+    assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            resolve_device("cuda")
