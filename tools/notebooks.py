@@ -40,24 +40,30 @@ def problems(nb, name: str) -> list[str]:
             found.append(f"{name} cell {i}: output stored in a cell nbval does not check")
         if cell.execution_count is not None and not is_checked(cell):
             found.append(f"{name} cell {i}: has an execution count")
+        if is_checked(cell) and cell.execution_count is None:
+            found.append(f"{name} cell {i}: a checked cell needs an execution count, or nbval skips it")
     if sum(map(is_checked, nb.cells)) < 2:
         found.append(f"{name}: fewer than two {MARK} cells")
     return found
 
 
 def clean(nb) -> None:
+    """Strip what nbval does not compare; number the checked cells (nbval skips unnumbered ones)."""
+    count = 0
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            if not is_checked(cell):
-                cell.outputs = []
-                cell.execution_count = None
-            else:
-                cell.execution_count = None
-                for out in cell.outputs:
-                    if "execution_count" in out:
-                        out["execution_count"] = None
-                    out.get("metadata", {}).clear() if "metadata" in out else None
-            cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+        if cell.cell_type != "code":
+            continue
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+        if not is_checked(cell):
+            cell.outputs, cell.execution_count = [], None
+            continue
+        count += 1
+        cell.execution_count = count
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out["execution_count"] = count
+            if "metadata" in out:
+                out["metadata"] = {}
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_METADATA}
 
 

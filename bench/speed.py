@@ -1,0 +1,209 @@
+"""Side-by-side timings: the lecture's pipeline vs ffnn_lab's, on the same data, in one process.
+
+  python bench/speed.py [--data DIR|synthetic] [--device auto|cpu|cuda] [--repeats 5]
+                        [--full-run] [--json PATH]
+
+Measures (medians of --repeats runs):
+  1. building CIFAR-2 train + validation: enumerate-and-filter over decoded samples vs labels only;
+  2. one training epoch of the baseline (batch 64, SGD): DataLoader over Subset(CIFAR10 with
+     ToTensor+Normalize) vs the fast path (fit) vs the compute floor (forward, backward and step
+     over batches already in memory, nothing else);
+  3. per-channel mean/std: stack every ToTensor image vs channel_stats, time and peak memory.
+--full-run also times the 100-epoch baseline with the CLI's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Subset
+from torchvision import transforms
+
+from ffnn_lab import (
+    baseline,
+    channel_stats,
+    cifar2_indices,
+    fit,
+    load_cifar10,
+    preload,
+    remap_label,
+    resolve_device,
+)
+from ffnn_lab.config import data_source
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_rss_during(fn) -> int | None:
+    """Bytes by which resident memory peaked above its level at the start of fn (Linux only)."""
+    status = Path("/proc/self/status")
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark to now
+    except OSError:
+        return None
+
+    def field(name: str) -> int:
+        line = next(ln for ln in status.read_text().splitlines() if ln.startswith(name))
+        return int(line.split()[1]) * 1024
+
+    before = field("VmRSS:")
+    fn()
+    return field("VmHWM:") - before
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", help="synthetic, a directory, or unset for the official copy")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--full-run", action="store_true", help="also time 100 epochs of the baseline")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    device = resolve_device(args.device)
+    source = data_source(args.data)
+    torch.manual_seed(0)
+    print(f"data: {source or 'official'}; device: {device}"
+          f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+
+    # Both pipelines start from the same loaded datasets: decoding files is not measured.
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(
+        (0.4915, 0.4823, 0.4468), (0.2470, 0.2435, 0.2616))])
+    train10 = load_cifar10(source, True, tf, remap_label, download=source is None)
+    val10 = load_cifar10(source, False, tf, remap_label, download=source is None)
+    r: dict[str, float | int | str | None] = {"device": str(device), "data": source or "official"}
+
+    # 1. CIFAR-2 subsets
+    def lecture_subsets():
+        return (Subset(train10, [i for i, s in enumerate(train10) if s[1] in {0, 1}]),
+                Subset(val10, [i for i, s in enumerate(val10) if s[1] in {0, 1}]))
+
+    def package_subsets():
+        return (Subset(train10, cifar2_indices(train10.targets)),
+                Subset(val10, cifar2_indices(val10.targets)))
+
+    assert [s.indices for s in lecture_subsets()] == [s.indices for s in package_subsets()]
+    r["subset_lecture_s"] = median_time(lecture_subsets, max(1, args.repeats // 2))
+    r["subset_package_s"] = median_time(package_subsets, args.repeats)
+    print(f"subsets: lecture {r['subset_lecture_s']:.3f} s, package {r['subset_package_s']:.5f} s",
+          flush=True)
+
+    # 2. one epoch, three ways, from the same initial weights
+    cifar2, _ = package_subsets()
+    mean, std = channel_stats(train10.data)
+    fast = preload(cifar2, mean, std, device)
+    start_state = baseline().state_dict()
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def fresh():
+        model = baseline().to(device)
+        model.load_state_dict(start_state)
+        return model, torch.optim.SGD(model.parameters(), lr=1e-2)
+
+    loader = DataLoader(cifar2, batch_size=64, shuffle=True)
+
+    def lecture_epoch():
+        model, opt = fresh()
+        for imgs, labels in loader:
+            imgs, labels = imgs.to(device), labels.to(device)
+            loss = loss_fn(model(imgs.view(imgs.shape[0], -1)), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sync(device)
+
+    def package_epoch():
+        model, _ = fresh()
+        fit(model, fast, epochs=1, batch_size=64, lr=1e-2, progress=False)
+        sync(device)
+
+    held = list(zip(fast.x.split(64), fast.y.split(64)))  # batches already in memory
+
+    def floor_epoch():
+        model, opt = fresh()
+        for x, y in held:
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sync(device)
+
+    floor_epoch()  # warm-up: first-call allocations and kernel selection
+    for name, fn in (("lecture", lecture_epoch), ("package", package_epoch), ("floor", floor_epoch)):
+        r[f"epoch_{name}_s"] = median_time(fn, args.repeats)
+        print(f"epoch ({name}): {r[f'epoch_{name}_s']:.3f} s", flush=True)
+
+    # 3. per-channel statistics, on the 0..1 scale
+    tensors10 = load_cifar10(source, True, transforms.ToTensor(), download=source is None)
+
+    def lecture_stats():
+        imgs = torch.stack([img for img, _ in tensors10], dim=3)
+        return imgs.view(3, -1).mean(dim=1), imgs.view(3, -1).std(dim=1)
+
+    def package_stats():
+        return channel_stats(tensors10.data)
+
+    lm, ls = lecture_stats()
+    pm, ps = package_stats()
+    assert torch.allclose(lm, pm, atol=1e-4) and torch.allclose(ls, ps, atol=1e-4)
+    r["stats_lecture_s"] = median_time(lecture_stats, max(1, args.repeats // 2))
+    r["stats_package_s"] = median_time(package_stats, args.repeats)
+    r["stats_lecture_peak_bytes"] = peak_rss_during(lecture_stats)
+    r["stats_package_peak_bytes"] = peak_rss_during(package_stats)
+
+    if args.full_run:
+        model, _ = fresh()
+        start = time.perf_counter()
+        fit(model, fast, epochs=100, batch_size=64, lr=1e-2, progress=False)
+        sync(device)
+        r["baseline_100_epochs_s"] = time.perf_counter() - start
+
+    r["subset_speedup"] = r["subset_lecture_s"] / r["subset_package_s"]
+    r["epoch_speedup"] = r["epoch_lecture_s"] / r["epoch_package_s"]
+    r["floor_ratio"] = r["epoch_package_s"] / r["epoch_floor_s"]
+    r["stats_speedup"] = r["stats_lecture_s"] / r["stats_package_s"]
+    lp, pp = r["stats_lecture_peak_bytes"], r["stats_package_peak_bytes"]
+    r["stats_memory_ratio"] = pp / lp if lp and pp is not None else None
+
+    mib = lambda b: "n/a" if b is None else f"{b / 2**20:,.0f} MiB"
+    rows = [
+        ("CIFAR-2 subsets", r["subset_lecture_s"], r["subset_package_s"], None,
+         f"{r['subset_speedup']:,.0f}x faster (target >= 100x)"),
+        ("one epoch", r["epoch_lecture_s"], r["epoch_package_s"], r["epoch_floor_s"],
+         f"{r['epoch_speedup']:.1f}x faster (>= 3x); {r['floor_ratio']:.2f}x floor (<= 1.3x)"),
+        ("mean/std", r["stats_lecture_s"], r["stats_package_s"], None,
+         f"{r['stats_speedup']:,.0f}x faster (>= 20x); memory {mib(lp)} vs {mib(pp)}"),
+    ]
+    print(f"\n{'measurement':<16}{'lecture s':>11}{'package s':>11}{'floor s':>9}  result")
+    for name, a, b, c, note in rows:
+        print(f"{name:<16}{a:>11.4f}{b:>11.4f}{'' if c is None else f'{c:.4f}':>9}  {note}")
+    if r["stats_memory_ratio"] is not None:
+        print(f"{'':<47}memory ratio {r['stats_memory_ratio']:.3f} (<= 0.25)")
+    if "baseline_100_epochs_s" in r:
+        print(f"100-epoch baseline: {r['baseline_100_epochs_s']:.1f} s (target < 60 s on 2 CPU cores)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(r, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
