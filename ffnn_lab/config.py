@@ -13,8 +13,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def data_root() -> Path:
-    """The dataset and cache root: $FFNN_LAB_ROOT, else data-unversioned/ beside the package."""
-    return Path(os.environ.get(ROOT_ENV) or REPO_ROOT / "data-unversioned")
+    """The dataset and cache root: $FFNN_LAB_ROOT, else data-unversioned/ in this checkout
+    (or, when ffnn_lab is installed as a plain package, in the current directory)."""
+    if os.environ.get(ROOT_ENV):
+        return Path(os.environ[ROOT_ENV])
+    base = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    return base / "data-unversioned"
 
 
 def data_source(source: str | os.PathLike | None = None) -> str | None:

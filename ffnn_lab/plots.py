@@ -76,7 +76,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, n_classes: int) 
 def plot_confusion(matrix: torch.Tensor, classes: Sequence[str]) -> plt.Figure:
     """A confusion matrix with its counts written in the cells."""
     fig, ax = plt.subplots(figsize=(3.5, 3.2))
-    ax.imshow(matrix, cmap="Blues")
+    ax.imshow(matrix.numpy(), cmap="Blues")
     ticks = range(len(classes))
     ax.set(xticks=ticks, yticks=ticks, xticklabels=classes, yticklabels=classes,
            xlabel="predicted", ylabel="true")

@@ -110,6 +110,13 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     else:
         raise ValueError(f"unknown schedule {schedule!r}: use constant or onecycle")
     history: list[dict] = []
+    check_each_batch = device.type == "cpu"
+
+    def diverged(value: float):
+        raise TrainingDiverged(
+            f"the loss became {value} in epoch {len(history) + 1}: training stopped. "
+            f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}.", history)
+
     bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress)
     try:
         for epoch in bar:
@@ -123,11 +130,10 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
                     x = augment(x, max_shift, flip, gen)
                 out = model(x)
                 loss = loss_fn(out, y)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"the loss became {loss.item()} in epoch {epoch}: training stopped. "
-                        f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}.",
-                        history)
+                # On the CPU check every batch; on a GPU that would copy a flag back each batch,
+                # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
+                if check_each_batch and not torch.isfinite(loss):
+                    diverged(loss.item())
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -136,6 +142,8 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
                 total_loss += loss.detach() * len(y)
                 correct += (out.argmax(dim=1) == y).sum()
                 seen += len(y)
+            if not check_each_batch and not torch.isfinite(total_loss):
+                diverged(total_loss.item())
             record = {"epoch": epoch, "loss": total_loss.item() / seen,
                       "train_accuracy": correct.item() / seen,
                       "val_accuracy": evaluate(model, val) if val is not None else None}
