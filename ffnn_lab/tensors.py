@@ -101,7 +101,8 @@ class Prepared:
 def prepare_cifar2(root: str | None = None, device: str | torch.device = "cpu",
                    download: bool = False, *, holdout: int = 2000, seed: int = 0) -> Prepared:
     """CIFAR-2 train and validation preloaded on device, normalised with the training split's
-    per-channel CIFAR-10 statistics (as the lecture's Normalize uses)."""
+    per-channel CIFAR-10 statistics (as the lecture's Normalize uses). Rows keep the source's order:
+    an image-folder copy is sorted by class, so take random rows, not the first n, for samples."""
     full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, seed=seed)
     mean, std = channel_stats(full.data)
     train = Subset(full, cifar2_indices(full.targets))
