@@ -50,7 +50,7 @@ def test_same_seed_same_json(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "/no/such/dir"], "does not exist"),
     (["train", "--data", "synthetic", "--device", "tpu"], "unknown device"),
-    (["train", "--data", "synthetic", "--holdout", "3"], None),
+    (["train", "--data", "synthetic", "--holdout", "3", "--epochs", "1", "--quiet"], None),
 ])
 def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
     code = cli.main(argv)
