@@ -24,8 +24,8 @@ def _positive(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text} must be a finite number greater than 0")
         return value
     return parse
 
@@ -37,6 +37,16 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a fraction between 0 and 1, e.g. 0.8 for 80%")
     return value
 
 
@@ -66,29 +76,48 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--data", help=data_help)
     g.add_argument("--timeout", type=_positive(float), default=600, help="seconds per notebook (600)")
     g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
-    g.add_argument("--threshold", type=float, default=0.80)
+    g.add_argument("--threshold", type=_fraction, default=0.80,
+                   help="pass mark as a fraction (default 0.80, the lecture's bar)")
     return p
 
 
+def check_writable(path: Path, what: str, directory: bool = False) -> None:
+    """Fail before the long work, not after it, when an output path cannot be written."""
+    if path.exists() and path.is_dir() != directory:
+        raise ValueError(f"{what} {path} is {'a file' if directory else 'a directory'}: "
+                         f"give a {'folder' if directory else 'file'} path")
+    folder = path if directory else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot create {folder} ({e.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{what} {path}: {folder} is not writable; choose another place")
+
+
 def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def train(args: argparse.Namespace) -> int:
     """Train, print a summary, optionally write JSON; returns the exit code."""
+    if args.json:
+        check_writable(args.json, "--json")
     recipe = RECIPES[args.model]
     epochs = args.epochs or recipe.epochs
     batch_size = args.batch_size or recipe.batch_size
     lr = args.lr or recipe.lr
     device = resolve_device(args.device)
     source = config.data_source(args.data)
-    data = prepare_cifar2(source, device, download=source is None, holdout=args.holdout,
+    data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,
                           seed=args.seed)
     if len(data.val) == 0:
-        raise ValueError("the validation split is empty: use --holdout 2 or more")
+        raise ValueError("the validation split is empty: use --holdout 2 or more (default 2000)")
     print(data.summary)
     torch.manual_seed(args.seed)
     model = build_model(args.model).to(device)
@@ -131,6 +160,7 @@ def grade(args: argparse.Namespace) -> int:
     missing = [p for p in args.submissions if not p.is_file()]
     if missing:
         raise ValueError(f"no such notebook: {', '.join(map(str, missing))}")
+    check_writable(args.report_dir, "--report-dir", directory=True)
     grades = run_grading(args.submissions, args.report_dir, config.data_source(args.data),
                          timeout=args.timeout, threshold=args.threshold)
     print(f"{sum(g.passed for g in grades)} of {len(grades)} passed; "

@@ -24,9 +24,17 @@ def data_root() -> Path:
 def data_source(source: str | os.PathLike | None = None) -> str | None:
     """The chosen data source: the argument, else $FFNN_LAB_DATA, else "synthetic" in quick mode,
     else None (official CIFAR-10)."""
-    if source is not None:
-        return os.fspath(source)
-    return os.environ.get(DATA_ENV) or ("synthetic" if quick_mode() else None)
+    value = os.fspath(source) if source is not None else os.environ.get(DATA_ENV)
+    if not value:
+        return "synthetic" if quick_mode() else None
+    if value.strip().lower() == "synthetic":
+        return "synthetic"
+    path = Path(value).expanduser()
+    # a relative path is taken from here, or else from the repository root: notebooks run in
+    # notebooks/, so FFNN_LAB_DATA=../shared/... set at the repository root still works there
+    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
+        path = REPO_ROOT / path
+    return str(path.absolute())
 
 
 def quick_mode() -> bool:

@@ -33,7 +33,7 @@ def _ways_out(problem: str) -> str:
         "     `ffnn-lab train` or load_cifar10(download=True) saves it under data-unversioned/\n"
         "  2. point FFNN_LAB_DATA (or --data, or root=) at a folder holding cifar-10-batches-py/,\n"
         "     or an image-folder copy laid out as DIR/train/<class>/*.png|jpg\n"
-        "     (e.g. FFNN_LAB_DATA=../shared/data/cifar10-jpg)\n"
+        f"     (e.g. FFNN_LAB_DATA={config.REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg'})\n"
         "  3. FFNN_LAB_DATA=synthetic: a small synthetic stand-in, for offline tests only"
     )
 
@@ -106,7 +106,9 @@ def decode_folder(split_dir: Path, cache_dir: Path) -> tuple[np.ndarray, list[in
     try:
         save_arrays(cache, data=data, targets=targets, fingerprint=np.array(digest))
     except OSError:
-        pass  # a read-only checkout still works, it just decodes again next time
+        pass  # a read-only checkout still works: it decodes again in the next process
+    _memo.clear()
+    _memo[cache] = digest, (data, labels)
     return data, labels
 
 
@@ -181,6 +183,10 @@ def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
                                   holdout=holdout, seed=seed)
     problem = (f"{path} does not exist" if not path.exists() else
                f"{path} holds neither cifar-10-batches-py/ nor a train/ folder of class folders")
+    if path.name == "train" and (path / CLASSES[0]).is_dir():
+        problem += f" (it looks like the train/ folder itself: point at {path.parent} instead)"
+    if root is None:
+        problem = f"{config.DATA_ENV}={os.environ.get(config.DATA_ENV)!r}: {problem}"
     raise DataNotFoundError(_ways_out(problem))
 
 
@@ -215,8 +221,8 @@ def arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """A CIFAR-like dataset or a Subset of one as (uint8 NxHxWxC images, labels after target_transform)."""
     indices = None
     while isinstance(dataset, Subset):
-        indices = (np.asarray(dataset.indices) if indices is None
-                   else np.asarray(dataset.indices)[indices])
+        own = np.asarray(dataset.indices, dtype=np.int64)
+        indices = own if indices is None else own[indices]
         dataset = dataset.dataset
     if not hasattr(dataset, "data") or not hasattr(dataset, "targets"):
         raise TypeError(f"{type(dataset).__name__} has no .data/.targets: pass a CIFAR-10 "
@@ -242,6 +248,8 @@ def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Te
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
                          f"{tuple(x.shape)}; pass dataset.data, not transformed tensors")
+    if x.shape[0] == 0:
+        raise ValueError("no images to compute statistics from: the dataset is empty")
     values = torch.arange(256, dtype=torch.float64) / 255
     mean, std = [], []
     for c in range(3):

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .run_notebook import TIMED_OUT
 from .tensors import TensorData, prepare_cifar2
 from .train import predict
 
@@ -110,19 +111,23 @@ def grade_one(notebook: Path, images: Path, labels: np.ndarray, timeout: float,
         # run by path, not as part of the package: the child needs nbclient, not torch
         cmd = [sys.executable, str(Path(__file__).with_name("run_notebook.py")), str(notebook),
                CHECK_CELL.format(images=str(images), out=str(out)), str(timeout)]
-        env = {**os.environ, **({"FFNN_LAB_DATA": data} if data else {})}  # the student's source too
+        # the notebook reads the same data; it runs at full length whatever the grader's mode
+        env = {k: v for k, v in os.environ.items() if k != "FFNN_LAB_QUICK"}
+        if data:
+            env["FFNN_LAB_DATA"] = data
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True, text=True, env=env)
         try:
             log, _ = proc.communicate(timeout=timeout)  # the whole notebook, kernel start included
-            error = log.strip().splitlines()[-1] if proc.returncode else ""
+            lines = log.strip().splitlines()
+            error = "" if proc.returncode == 0 else (
+                f"timed out after {timeout:g} s" if proc.returncode == TIMED_OUT else
+                lines[-1] if lines else f"the grading process died (exit code {proc.returncode})")
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the kernel is in the same process group
             proc.communicate()
             error = f"timed out after {timeout:g} s"
         seconds = time.perf_counter() - start
-        if "Timeout" in error or "timed out" in error.lower():
-            error = f"timed out after {timeout:g} s"
         if error:
             return Grade(notebook.name, False, None, seconds, error)
         try:
@@ -136,7 +141,8 @@ def grade_one(notebook: Path, images: Path, labels: np.ndarray, timeout: float,
         return Grade(notebook.name, accuracy > threshold, accuracy, seconds)
 
 
-def write_reports(grades: list[Grade], report_dir: Path, threshold: float) -> tuple[Path, Path]:
+def write_reports(grades: list[Grade], report_dir: Path, threshold: float,
+                  data: str = "") -> tuple[Path, Path]:
     """report.md and report.csv in report_dir, each written whole or not at all."""
     report_dir.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -147,7 +153,7 @@ def write_reports(grades: list[Grade], report_dir: Path, threshold: float) -> tu
                          "seconds": f"{g.seconds:.1f}"})
     passed = sum(g.passed for g in grades)
     md = [f"# Grading report\n\nGoal: validation accuracy over {threshold:.0%}. "
-          f"{passed} of {len(grades)} passed.\n",
+          f"{passed} of {len(grades)} passed.\n\nValidation data: {data}\n",
           "| file | passed | accuracy | seconds | error |", "|---|---|---|---|---|"]
     for g in grades:
         acc = "" if g.accuracy is None else f"{g.accuracy:.2%}"
@@ -164,7 +170,10 @@ def write_reports(grades: list[Grade], report_dir: Path, threshold: float) -> tu
 def grade(notebooks: list[Path], report_dir: Path, data: str | None = None,
           timeout: float = 600, threshold: float = THRESHOLD, seed: int = 0) -> list[Grade]:
     """Grade each notebook on the validation split of data; one failure never stops the others."""
-    val = prepare_cifar2(data).val
+    prepared = prepare_cifar2(data)
+    val = prepared.val
+    where = prepared.summary.splitlines()[-1]
+    print(f"grading on {where}", flush=True)
     order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))
     labels = val.y[order].numpy()
     grades = []
@@ -177,5 +186,5 @@ def grade(notebooks: list[Path], report_dir: Path, data: str | None = None,
             print(f"{g.file}: {'PASS' if g.passed else 'FAIL'} accuracy {acc} "
                   f"({g.seconds:.0f} s){' - ' + g.error if g.error else ''}", flush=True)
             grades.append(g)
-    write_reports(grades, report_dir, threshold)
+            write_reports(grades, report_dir, threshold, where)  # kept up to date as it goes
     return grades

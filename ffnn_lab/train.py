@@ -29,7 +29,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         device = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda") from None
+        device = None
+    if device is None or device.type not in {"cpu", "cuda"}:
+        raise ValueError(f"unknown device {str(device)!r}: use auto, cpu or cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for, but this torch sees no CUDA GPU "
                          f"(torch {torch.__version__}): use --device cpu or auto")
@@ -43,6 +45,9 @@ def _batches(data: Data, batch_size: int, shuffle: bool, generator: torch.Genera
              device: torch.device) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     if isinstance(data, TensorData):
         return batches(data, batch_size, shuffle, generator)
+    if not isinstance(data, DataLoader):
+        raise TypeError(f"got a {type(data).__name__}: pass a DataLoader over it (the teaching path) "
+                        "or the tensors from ffnn_lab.prepare_cifar2() (the fast path)")
     # the teaching path: whatever the DataLoader was built with, moved batch by batch
     return ((x.to(device), y.to(device)) for x, y in data)
 
@@ -99,7 +104,7 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
                          "each must be positive")
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    torch.manual_seed(seed)  # dropout masks
+    torch.manual_seed(seed)  # dropout masks: this reseeds torch's global generator
     gen = torch.Generator().manual_seed(seed)  # shuffling and augmentation
     opt = make_optimizer(model, optimizer, lr, momentum, weight_decay)
     n_batches = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / batch_size)

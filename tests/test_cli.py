@@ -50,6 +50,9 @@ def test_same_seed_same_json(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "/no/such/dir"], "does not exist"),
     (["train", "--data", "synthetic", "--device", "tpu"], "unknown device"),
+    (["train", "--data", "synthetic", "--device", "mps"], "unknown device"),
+    (["train", "--data", "synthetic", "--json", "/proc/nope/r.json"], "--json"),
+    (["train", "--data", "synthetic", "--json", "/"], "is a directory"),
     (["train", "--data", "synthetic", "--holdout", "3", "--epochs", "1", "--quiet"], None),
 ])
 def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
@@ -62,8 +65,10 @@ def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "--epochs", "0"], "must be greater than 0"),
+    (["train", "--epochs", "0"], "greater than 0"),
     (["train", "--lr", "abc"], "not a number"),
+    (["train", "--lr", "inf"], "finite"),
+    (["grade", "x.ipynb", "--threshold", "80"], "between 0 and 1"),
     (["train", "--model", "cnn"], "invalid choice"),
     (["train", "--holdout", "-2"], "0 or more"),
 ])
@@ -93,3 +98,17 @@ def test_module_and_console_script_run_without_traceback(tmp_path):
                              capture_output=True, text=True)
     assert env_run.returncode == 2
     assert "Ways out" in env_run.stderr and "Traceback" not in env_run.stderr
+
+
+def test_empty_holdout_is_explained(tmp_path, capsys):
+    from test_sources import write_folder
+    write_folder(tmp_path, "train", per_class=2)
+    assert cli.main(["train", "--data", str(tmp_path), "--holdout", "0", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "validation split is empty" in err and "Traceback" not in err
+
+
+def test_environment_variable_is_named_in_errors(monkeypatch, capsys):
+    monkeypatch.setenv("FFNN_LAB_DATA", "xx garbage")
+    assert cli.main(["train", "--epochs", "1"]) == 2
+    assert "FFNN_LAB_DATA='xx garbage'" in capsys.readouterr().err

@@ -24,6 +24,7 @@ SUBMISSIONS = {
                "ffnn_lab.evaluate = ffnn_lab.train.evaluate = lambda *a, **k: 1.0\n"
                "def accuracy(*args):\n    return 1.0\nTHRESHOLD = 0.0"],
     "no-model": [SETUP],
+    "says-timeout": ["raise RuntimeError('Timeout reading my config')"],
 }
 
 
@@ -50,6 +51,8 @@ def test_each_submission_is_graded_correctly(graded):
     assert not grades["raises"].passed and "my training went wrong" in grades["raises"].error
     assert not grades["no-model"].passed and "model" in grades["no-model"].error
     assert not grades["broken"].passed and "not a readable notebook" in grades["broken"].error
+    said = grades["says-timeout"].error
+    assert said == "a cell raised RuntimeError: Timeout reading my config", said  # no colour codes
 
 
 def test_tampering_changes_nothing(graded):
@@ -64,7 +67,8 @@ def test_reports_list_every_submission(graded):
     assert set(rows[0]) == {"file", "passed", "accuracy", "seconds", "error"}
     assert {r["file"]: r["passed"] for r in rows}["pass.ipynb"] == "True"
     md = (report / "report.md").read_text()
-    assert "1 of 6 passed" in md and "my training went wrong" in md
+    assert "1 of 7 passed" in md and "my training went wrong" in md
+    assert "Validation data: validation: 200 images, SYNTHETIC" in md
 
 
 def test_a_hanging_notebook_times_out_and_the_next_is_still_graded(tmp_path):

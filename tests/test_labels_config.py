@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from ffnn_lab import config
@@ -17,7 +19,8 @@ def test_data_source_precedence(monkeypatch):
     assert config.data_source() == "synthetic"
     monkeypatch.setenv("FFNN_LAB_DATA", "/some/dir")
     assert config.data_source() == "/some/dir"
-    assert config.data_source("other") == "other"
+    assert config.data_source("other") == str(Path("other").absolute())
+    assert config.data_source("Synthetic") == "synthetic"
 
 
 @pytest.mark.parametrize("value, quick", [("1", True), ("yes", True), ("0", False), ("", False)])
