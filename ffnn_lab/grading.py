@@ -2,8 +2,8 @@
 
 The grader runs each notebook in a fresh kernel, in a child process it can kill. Its check
 cell hands the student's `model` a shuffled copy of the validation images and takes back only
-predicted classes; the labels never enter the kernel and accuracy is computed out here, so
-nothing a notebook redefines can change its grade.
+predicted classes; the labels never enter the kernel and accuracy is computed out here, so no
+function or check a notebook redefines can change its grade.
 """
 
 from __future__ import annotations

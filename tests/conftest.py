@@ -7,7 +7,9 @@ import pytest
 
 from ffnn_lab import data as data_module
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
+# the shared copy beside the checkout, or wherever FFNN_LAB_REAL_DATA points
+REAL_DATA = Path(os.environ.get("FFNN_LAB_REAL_DATA")
+                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg")
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +26,7 @@ def isolated(tmp_path, monkeypatch):
 @pytest.fixture
 def real_data() -> Path:
     if not (REAL_DATA / "train").is_dir():
-        pytest.skip(f"real data absent: {REAL_DATA} not found (it is optional; see README)")
+        pytest.skip(f"real data absent: {REAL_DATA} not found (optional; set FFNN_LAB_REAL_DATA)")
     return REAL_DATA
 
 

@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("--refresh", action="store_true")
     parser.add_argument("paths", nargs="*", type=Path)
     args = parser.parse_args()
-    paths = args.paths or sorted(NOTEBOOKS.glob("*.ipynb"))
+    paths = args.paths or sorted(NOTEBOOKS.rglob("*.ipynb"))
     if args.refresh:
         for p in paths:
             print("refreshing", p.name, flush=True)
