@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ from ffnn_lab import (
     resolve_device,
 )
 from ffnn_lab.config import data_source
+from ffnn_lab.train import make_optimizer
 
 
 def median_time(fn, repeats: int) -> float:
@@ -69,6 +71,27 @@ def peak_rss_during(fn) -> int | None:
     return field("VmHWM:") - before
 
 
+def lecture_stats(ds):
+    imgs = torch.stack([img for img, _ in ds], dim=3)
+    return imgs.view(3, -1).mean(dim=1), imgs.view(3, -1).std(dim=1)
+
+
+def stats_child(args) -> int:
+    """Print the peak memory of one statistics method, measured in a process of its own."""
+    source = data_source(args.data)
+    ds = load_cifar10(source, True, transforms.ToTensor(), download=source is None)
+    fn = {"lecture": lambda: lecture_stats(ds), "package": lambda: channel_stats(ds.data)}
+    print(peak_rss_during(fn[args.stats_child]))
+    return 0
+
+
+def peak_in_fresh_process(method: str, data: str | None) -> int | None:
+    """A fresh process, so memory freed by earlier measurements cannot hide this one's peak."""
+    cmd = [sys.executable, __file__, "--stats-child", method] + (["--data", data] if data else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+    return None if not out or out[-1] == "None" else int(out[-1])
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", help="synthetic, a directory, or unset for the official copy")
@@ -76,7 +99,10 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--full-run", action="store_true", help="also time 100 epochs of the baseline")
     p.add_argument("--json", type=Path)
+    p.add_argument("--stats-child", choices=["lecture", "package"], help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.stats_child:
+        return stats_child(args)
     device = resolve_device(args.device)
     source = data_source(args.data)
     torch.manual_seed(0)
@@ -113,10 +139,10 @@ def main() -> int:
     start_state = baseline().state_dict()
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def fresh():
+    def fresh(optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=1e-2)):  # the lecture's
         model = baseline().to(device)
         model.load_state_dict(start_state)
-        return model, torch.optim.SGD(model.parameters(), lr=1e-2)
+        return model, optimizer(model)
 
     loader = DataLoader(cifar2, batch_size=64, shuffle=True)
 
@@ -137,8 +163,8 @@ def main() -> int:
 
     held = list(zip(fast.x.split(64), fast.y.split(64)))  # batches already in memory
 
-    def floor_epoch():
-        model, opt = fresh()
+    def floor_epoch():  # the same update as fit's, with nothing around it
+        model, opt = fresh(lambda m: make_optimizer(m, "sgd", 1e-2))
         for x, y in held:
             loss = loss_fn(model(x), y)
             opt.zero_grad()
@@ -154,20 +180,13 @@ def main() -> int:
     # 3. per-channel statistics, on the 0..1 scale
     tensors10 = load_cifar10(source, True, transforms.ToTensor(), download=source is None)
 
-    def lecture_stats():
-        imgs = torch.stack([img for img, _ in tensors10], dim=3)
-        return imgs.view(3, -1).mean(dim=1), imgs.view(3, -1).std(dim=1)
-
-    def package_stats():
-        return channel_stats(tensors10.data)
-
-    lm, ls = lecture_stats()
-    pm, ps = package_stats()
+    lm, ls = lecture_stats(tensors10)
+    pm, ps = channel_stats(tensors10.data)
     assert torch.allclose(lm, pm, atol=1e-4) and torch.allclose(ls, ps, atol=1e-4)
-    r["stats_lecture_s"] = median_time(lecture_stats, max(1, args.repeats // 2))
-    r["stats_package_s"] = median_time(package_stats, args.repeats)
-    r["stats_lecture_peak_bytes"] = peak_rss_during(lecture_stats)
-    r["stats_package_peak_bytes"] = peak_rss_during(package_stats)
+    r["stats_lecture_s"] = median_time(lambda: lecture_stats(tensors10), max(1, args.repeats // 2))
+    r["stats_package_s"] = median_time(lambda: channel_stats(tensors10.data), args.repeats)
+    r["stats_lecture_peak_bytes"] = peak_in_fresh_process("lecture", source)
+    r["stats_package_peak_bytes"] = peak_in_fresh_process("package", source)
 
     if args.full_run:
         model, _ = fresh()

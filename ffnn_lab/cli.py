@@ -18,36 +18,24 @@ from .tensors import prepare_cifar2
 from .train import TrainingDiverged, evaluate, fit, resolve_device
 
 
-def _positive(kind):
+def _number(kind: type, ok, requirement: str):
+    """An argparse type: text -> kind, rejected with a reason unless ok(value)."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"{text} must be a finite number greater than 0")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
         return value
     return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be a fraction between 0 and 1, e.g. 0.8 for 80%")
-    return value
+POSITIVE_INT = _number(int, lambda v: v > 0, "greater than 0")
+POSITIVE = _number(float, lambda v: 0 < v < float("inf"), "a finite number greater than 0")
+NON_NEGATIVE_INT = _number(int, lambda v: v >= 0, "0 or more")
+FRACTION = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1, e.g. 0.8 for 80%")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,13 +48,15 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
     t.add_argument("--model", choices=list(MODELS), default="baseline")
-    t.add_argument("--epochs", type=_positive(int), help="default: the model's recipe (baseline: 100)")
-    t.add_argument("--batch-size", type=_positive(int), help="default: the recipe's (baseline: 64)")
-    t.add_argument("--lr", type=_positive(float), help="learning rate; default: the recipe's (1e-2)")
+    t.add_argument("--epochs", type=POSITIVE_INT, help="default: the model's recipe (baseline: 100)")
+    t.add_argument("--batch-size", type=POSITIVE_INT, help="default: the recipe's (baseline: 64)")
+    t.add_argument("--lr", type=POSITIVE, help="learning rate; default: the recipe's (1e-2)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data", help=data_help)
-    t.add_argument("--holdout", type=_non_negative_int, default=2000,
+    t.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
                    help="validation images carved from train/ when the copy has no test/ (default 2000)")
+    t.add_argument("--split-seed", type=int, default=0,
+                   help="which images the hold-out takes (default 0); --seed leaves the split alone")
     t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     t.add_argument("--json", type=Path, help="write the run's summary and per-epoch history here")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -74,9 +64,9 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade exercise notebooks: accuracy recomputed in a fresh kernel")
     g.add_argument("submissions", nargs="+", type=Path)
     g.add_argument("--data", help=data_help)
-    g.add_argument("--timeout", type=_positive(float), default=600, help="seconds per notebook (600)")
+    g.add_argument("--timeout", type=POSITIVE, default=600, help="seconds per notebook (600)")
     g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
-    g.add_argument("--threshold", type=_fraction, default=0.80,
+    g.add_argument("--threshold", type=FRACTION, default=0.80,
                    help="pass mark as a fraction (default 0.80, the lecture's bar)")
     return p
 
@@ -115,7 +105,7 @@ def train(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     source = config.data_source(args.data)
     data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,
-                          seed=args.seed)
+                          seed=args.split_seed)
     if len(data.val) == 0:
         raise ValueError("the validation split is empty: use --holdout 2 or more (default 2000)")
     print(data.summary)
@@ -137,7 +127,8 @@ def train(args: argparse.Namespace) -> int:
     done = len(history)
     summary = {
         "model": args.model, "epochs": done, "batch_size": batch_size, "lr": lr,
-        "seed": args.seed, "device": str(device), "data": source or "official",
+        "seed": args.seed, "split_seed": args.split_seed, "device": str(device),
+        "data": source or "official",
         "n_train": len(data.train), "n_val": len(data.val),
         "train_accuracy": evaluate(model, data.train), "val_accuracy": evaluate(model, data.val),
         "final_loss": history[-1]["loss"] if history else None, "seconds": round(seconds, 3),

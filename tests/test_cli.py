@@ -112,3 +112,14 @@ def test_environment_variable_is_named_in_errors(monkeypatch, capsys):
     monkeypatch.setenv("FFNN_LAB_DATA", "xx garbage")
     assert cli.main(["train", "--epochs", "1"]) == 2
     assert "FFNN_LAB_DATA='xx garbage'" in capsys.readouterr().err
+
+
+def test_seed_changes_training_not_the_split(monkeypatch):
+    import ffnn_lab.cli as cli_module
+    seen = []
+    real = cli_module.prepare_cifar2
+    monkeypatch.setattr(cli_module, "prepare_cifar2",
+                        lambda *a, **k: seen.append(k["seed"]) or real(*a, **k))
+    cli.main(["train", "--data", "synthetic", "--epochs", "1", "--seed", "5", "--quiet"])
+    cli.main(["train", "--data", "synthetic", "--epochs", "1", "--split-seed", "2", "--quiet"])
+    assert seen == [0, 2]
