@@ -13,7 +13,6 @@ setup: $(VENV)/.installed
 # Rebuilt whenever pyproject.toml changes; the editable install keeps ffnn_lab/ live.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 
