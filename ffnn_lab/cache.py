@@ -1,4 +1,4 @@
-"""Decoded-image caches: written atomically, read back without unpickling."""
+"""Files written atomically (caches, reports, run summaries); caches read back without unpickling."""
 
 from __future__ import annotations
 
@@ -35,6 +35,16 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace path with text in one step: readers see the old file or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_arrays(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from . import config
+from .cache import write_text_atomic
 from .data import DataNotFoundError
 from .models import MODELS, RECIPES, build_model, count_parameters
 from .tensors import prepare_cifar2
@@ -85,15 +86,6 @@ def check_writable(path: Path, what: str, directory: bool = False) -> None:
         raise ValueError(f"{what} {path}: {folder} is not writable; choose another place")
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def train(args: argparse.Namespace) -> int:
     """Train, print a summary, optionally write JSON; returns the exit code."""
     if args.json:
@@ -139,7 +131,7 @@ def train(args: argparse.Namespace) -> int:
           f"Accuracy on the training set:   {summary['train_accuracy']:.4f}\n"
           f"Accuracy on the validation set: {summary['val_accuracy']:.4f}")
     if args.json:
-        _write_json(args.json, summary)
+        write_text_atomic(args.json, json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0 if done == epochs else 130
 

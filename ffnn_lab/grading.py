@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .cache import write_text_atomic
 from .run_notebook import TIMED_OUT
 from .tensors import TensorData, prepare_cifar2
 from .train import predict
@@ -161,9 +162,7 @@ def write_reports(grades: list[Grade], report_dir: Path, threshold: float,
         md.append(f"| {g.file} | {'yes' if g.passed else 'no'} | {acc} | {g.seconds:.1f} | {err} |")
     paths = report_dir / "report.md", report_dir / "report.csv"
     for path, text in zip(paths, ("\n".join(md) + "\n", buf.getvalue()), strict=True):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     return paths
 
 

@@ -64,34 +64,32 @@ def test_nan_loss_stops_at_once_with_advice(data):
     assert e.value.history == []
 
 
+class OnCall(nn.Module):
+    """The baseline, with hook(call_number, output) deciding what each forward returns."""
+
+    def __init__(self, hook):
+        super().__init__()
+        self.net, self.calls, self.hook = baseline(), 0, hook
+
+    def forward(self, x):
+        self.calls += 1
+        return self.hook(self.calls, self.net(x))
+
+
 def test_divergence_is_caught_in_a_later_epoch(data):
-    class Blowup(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net, self.calls = baseline(), 0
-
-        def forward(self, x):
-            self.calls += 1
-            return self.net(x) * (float("inf") if self.calls > 15 else 1.0)
-
+    blowup = OnCall(lambda n, out: out * (float("inf") if n > 15 else 1.0))
     with pytest.raises(TrainingDiverged, match="epoch 2") as e:
-        fit(Blowup(), data.train, epochs=5, progress=False)  # 10 batches per epoch
+        fit(blowup, data.train, epochs=5, progress=False)  # 10 batches per epoch
     assert len(e.value.history) == 1
 
 
 def test_ctrl_c_returns_the_finished_epochs(data, capsys):
-    class Interrupting(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net, self.calls = baseline(), 0
+    def interrupt_at_25(n, out):
+        if n == 25:
+            raise KeyboardInterrupt
+        return out
 
-        def forward(self, x):
-            self.calls += 1
-            if self.calls == 25:
-                raise KeyboardInterrupt
-            return self.net(x)
-
-    history = fit(Interrupting(), data.train, epochs=10, progress=False)
+    history = fit(OnCall(interrupt_at_25), data.train, epochs=10, progress=False)
     assert len(history) == 2  # epochs of 10 batches: interrupted during the third
     assert "Interrupted" in capsys.readouterr().out
 
