@@ -13,7 +13,7 @@ from .data import (
 )
 from .labels import CIFAR2_CLASSES, CLASSES, LABEL_MAP, remap_label
 from .models import baseline, best, build_model, count_parameters, deep, small
-from .tensors import Prepared, TensorData, augment, batches, preload, prepare_cifar2, shift
+from .tensors import Prepared, TensorData, augment, batches, blend, preload, prepare_cifar2, shift
 from .train import (
                    TrainingDiverged,
                    evaluate,
@@ -26,7 +26,7 @@ from .train import (
 
 __all__ = [
     "CIFAR2_CLASSES", "CLASSES", "LABEL_MAP", "DataNotFoundError", "Prepared", "TensorData",
-    "TrainingDiverged", "arrays", "augment", "banner", "baseline", "batches", "best",
+    "TrainingDiverged", "arrays", "augment", "banner", "baseline", "batches", "best", "blend",
     "build_model", "carve_holdout", "channel_stats", "cifar2_indices", "count_parameters",
     "deep", "describe", "evaluate", "fit", "load_cifar2", "load_cifar10", "pick", "predict",
     "preload", "prepare_cifar2", "quick_mode", "remap_label", "resolve_device", "shift", "small",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ import torch
 from . import config
 from .cache import write_text_atomic
 from .data import DataNotFoundError
-from .models import MODELS, RECIPES, build_model, count_parameters
+from .models import MODELS, RECIPES, Recipe, build_model, count_parameters
 from .tensors import prepare_cifar2
 from .train import TrainingDiverged, evaluate, fit, resolve_device
 
@@ -36,6 +37,7 @@ def _number(kind: type, ok, requirement: str):
 POSITIVE_INT = _number(int, lambda v: v > 0, "greater than 0")
 POSITIVE = _number(float, lambda v: 0 < v < float("inf"), "a finite number greater than 0")
 NON_NEGATIVE_INT = _number(int, lambda v: v >= 0, "0 or more")
+NON_NEGATIVE = _number(float, lambda v: 0 <= v < float("inf"), "a finite number, 0 or more")
 FRACTION = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1, e.g. 0.8 for 80%")
 
 
@@ -49,9 +51,17 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
     t.add_argument("--model", choices=list(MODELS), default="baseline")
-    t.add_argument("--epochs", type=POSITIVE_INT, help="default: the model's recipe (baseline: 100)")
-    t.add_argument("--batch-size", type=POSITIVE_INT, help="default: the recipe's (baseline: 64)")
-    t.add_argument("--lr", type=POSITIVE, help="learning rate; default: the recipe's (1e-2)")
+    r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.models.RECIPES)")
+    r.add_argument("--epochs", type=POSITIVE_INT, help="baseline: 100")
+    r.add_argument("--batch-size", type=POSITIVE_INT, help="baseline: 64")
+    r.add_argument("--lr", type=POSITIVE, help="learning rate; baseline: 1e-2")
+    r.add_argument("--optimizer", choices=["sgd", "adamw"], help="baseline: sgd")
+    r.add_argument("--momentum", type=NON_NEGATIVE, help="SGD momentum; baseline: 0")
+    r.add_argument("--weight-decay", type=NON_NEGATIVE, help="baseline: 0")
+    r.add_argument("--schedule", choices=["constant", "onecycle"], help="baseline: constant")
+    r.add_argument("--max-shift", type=NON_NEGATIVE_INT, help="random translation in pixels; baseline: 0")
+    r.add_argument("--flip", action=argparse.BooleanOptionalAction, help="random mirroring; baseline: off")
+    r.add_argument("--mixup", type=NON_NEGATIVE, help="mixup strength alpha (0: off); baseline: 0")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data", help=data_help)
     t.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
@@ -86,14 +96,24 @@ def check_writable(path: Path, what: str, directory: bool = False) -> None:
         raise ValueError(f"{what} {path}: {folder} is not writable; choose another place")
 
 
+def describe_recipe(r: Recipe) -> str:
+    """One line a student can read: how this run trains."""
+    extras = [f"momentum {r.momentum:g}" if r.momentum else "",
+              f"weight decay {r.weight_decay:g}" if r.weight_decay else "",
+              f"{r.schedule} schedule" if r.schedule != "constant" else "",
+              f"shifts up to {r.max_shift} px" if r.max_shift else "", "flips" if r.flip else "",
+              f"mixup {r.mixup:g}" if r.mixup else ""]
+    return (f"recipe: {r.epochs} epochs, batch {r.batch_size}, {r.optimizer} lr {r.lr:g}"
+            + "".join(f", {e}" for e in extras if e))
+
+
 def train(args: argparse.Namespace) -> int:
     """Train, print a summary, optionally write JSON; returns the exit code."""
     if args.json:
         check_writable(args.json, "--json")
-    recipe = RECIPES[args.model]
-    epochs = args.epochs or recipe.epochs
-    batch_size = args.batch_size or recipe.batch_size
-    lr = args.lr or recipe.lr
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)}
+    recipe = dataclasses.replace(RECIPES[args.model], **{k: v for k, v in given.items() if v is not None})
+    epochs, batch_size, lr = recipe.epochs, recipe.batch_size, recipe.lr
     device = resolve_device(args.device)
     source = config.data_source(args.data)
     data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,
@@ -103,14 +123,14 @@ def train(args: argparse.Namespace) -> int:
     print(data.summary)
     torch.manual_seed(args.seed)
     model = build_model(args.model).to(device)
-    print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}; "
-          f"{epochs} epochs, batch {batch_size}, lr {lr:g}, {recipe.optimizer}")
+    print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}\n"
+          + describe_recipe(recipe))
     start = time.perf_counter()
     try:
         history = fit(model, data.train, data.val, epochs=epochs, batch_size=batch_size, lr=lr,
                       optimizer=recipe.optimizer, momentum=recipe.momentum,
                       weight_decay=recipe.weight_decay, schedule=recipe.schedule,
-                      max_shift=recipe.max_shift, flip=recipe.flip, seed=args.seed,
+                      max_shift=recipe.max_shift, flip=recipe.flip, mixup=recipe.mixup, seed=args.seed,
                       progress=not args.quiet)
     except TrainingDiverged as e:
         print(f"ffnn-lab: error: {e}", file=sys.stderr)
@@ -118,7 +138,8 @@ def train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     done = len(history)
     summary = {
-        "model": args.model, "epochs": done, "batch_size": batch_size, "lr": lr,
+        "model": args.model, "recipe": dataclasses.asdict(recipe), "epochs": done,
+        "batch_size": batch_size, "lr": lr,
         "seed": args.seed, "split_seed": args.split_seed, "device": str(device),
         "data": source or "official",
         "n_train": len(data.train), "n_val": len(data.val),

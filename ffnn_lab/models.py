@@ -42,7 +42,7 @@ def deep(head: str | None = None) -> nn.Sequential:
     return tanh_mlp(1024, 512, 128, 2, head=head)
 
 
-def best(width: int = 1024, depth: int = 3, dropout: float = 0.2) -> nn.Sequential:
+def best(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequential:
     """Still only fully connected: Linear -> BatchNorm -> GELU -> Dropout blocks, then a Linear."""
     layers: list[nn.Module] = [nn.Flatten()]
     size = N_INPUTS
@@ -66,6 +66,7 @@ class Recipe:
     schedule: str = "constant"  # or "onecycle"
     max_shift: int = 0  # random translation in pixels (0: no augmentation)
     flip: bool = False
+    mixup: float = 0.0  # mixup strength alpha: blend pairs of images and their labels (0: off)
 
 
 MODELS = {"baseline": baseline, "small": small, "deep": deep, "best": best}
@@ -73,8 +74,8 @@ RECIPES = {
     "baseline": Recipe(),
     "small": Recipe(),
     "deep": Recipe(),
-    "best": Recipe(epochs=60, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
-                   schedule="onecycle", max_shift=4, flip=True),
+    "best": Recipe(epochs=150, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
+                   schedule="onecycle", max_shift=3, flip=True, mixup=0.2),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,6 +86,16 @@ def augment(x: torch.Tensor, max_shift: int = 4, flip: bool = True,
         mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
     return x
+
+
+def blend(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator | None = None,
+          rng: random.Random | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mixup: each image blended with a random partner from the batch, weight lam ~ Beta(alpha, alpha).
+
+    Returns (blended images, the partners' labels, lam); the loss weighs y by lam, partners by 1 - lam."""
+    lam = (rng or random).betavariate(alpha, alpha)
+    partner = torch.randperm(len(y), generator=generator).to(x.device)
+    return lam * x + (1 - lam) * x[partner], y[partner], lam
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Iterable
 
@@ -11,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .tensors import TensorData, augment, batches
+from .tensors import TensorData, augment, batches, blend
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,7 +95,7 @@ def make_optimizer(model: nn.Module, name: str, lr: float, momentum: float = 0.0
 def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int = 100,
         batch_size: int = 64, lr: float = 1e-2, optimizer: str = "sgd", momentum: float = 0.0,
         weight_decay: float = 0.0, schedule: str = "constant", max_shift: int = 0,
-        flip: bool = False, loss_fn: nn.Module | None = None, seed: int = 0,
+        flip: bool = False, mixup: float = 0.0, loss_fn: nn.Module | None = None, seed: int = 0,
         progress: bool = True) -> list[dict]:
     """Minibatch training; returns one dict per epoch: epoch, loss, train_accuracy, val_accuracy, seconds.
 
@@ -103,10 +104,13 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError(f"epochs={epochs}, batch_size={batch_size}, lr={lr}: "
                          "each must be positive")
+    if max_shift < 0 or not mixup >= 0:
+        raise ValueError(f"max_shift={max_shift}, mixup={mixup}: use 0 (off) or a positive value")
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     torch.manual_seed(seed)  # dropout masks: this reseeds torch's global generator
     gen = torch.Generator().manual_seed(seed)  # shuffling and augmentation
+    rng = random.Random(seed)  # mixup's blend weights
     opt = make_optimizer(model, optimizer, lr, momentum, weight_decay)
     n_batches = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / batch_size)
     if schedule == "onecycle":
@@ -134,8 +138,15 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
             for x, y in _batches(train, batch_size, True, gen, device):
                 if max_shift or flip:
                     x = augment(x, max_shift, flip, gen)
-                out = model(x)
-                loss = loss_fn(out, y)
+                if mixup:
+                    x, partner_y, lam = blend(x, y, mixup, gen, rng)
+                    out = model(x)
+                    loss = lam * loss_fn(out, y) + (1 - lam) * loss_fn(out, partner_y)
+                    if lam < 0.5:  # train accuracy counts the label of the dominant image
+                        y = partner_y
+                else:
+                    out = model(x)
+                    loss = loss_fn(out, y)
                 # On the CPU check every batch; on a GPU that would copy a flag back each batch,
                 # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
                 if check_each_batch and not torch.isfinite(loss):

@@ -47,6 +47,23 @@ def test_same_seed_same_json(tmp_path):
     assert runs[0] == runs[1]
 
 
+def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys):
+    from ffnn_lab.models import RECIPES
+    out = tmp_path / "best.json"
+    assert cli.main(["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet",
+                     "--json", str(out)]) == 0
+    recipe = json.loads(out.read_text())["recipe"]
+    assert recipe == {**vars(RECIPES["best"]), "epochs": 1}
+    assert "mixup 0.2" in capsys.readouterr().out
+    assert cli.main(["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet",
+                     "--max-shift", "0", "--no-flip", "--mixup", "0", "--optimizer", "sgd",
+                     "--momentum", "0.9", "--weight-decay", "0", "--schedule", "constant",
+                     "--batch-size", "32", "--lr", "0.05", "--json", str(out)]) == 0
+    recipe = json.loads(out.read_text())["recipe"]
+    assert recipe == dict(epochs=1, batch_size=32, lr=0.05, optimizer="sgd", momentum=0.9,
+                          weight_decay=0.0, schedule="constant", max_shift=0, flip=False, mixup=0.0)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "/no/such/dir"], "does not exist"),
     (["train", "--data", "synthetic", "--device", "tpu"], "unknown device"),
@@ -71,6 +88,9 @@ def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
     (["grade", "x.ipynb", "--threshold", "80"], "between 0 and 1"),
     (["train", "--model", "cnn"], "invalid choice"),
     (["train", "--holdout", "-2"], "0 or more"),
+    (["train", "--mixup", "-1"], "0 or more"),
+    (["train", "--max-shift", "1.5"], "not a whole number"),
+    (["train", "--optimizer", "adam"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_with_usage(argv, message, capsys):
     with pytest.raises(SystemExit) as e:

@@ -1,9 +1,11 @@
 """The fast path: preloading, batching by index, shifts and batch-wide augmentation."""
 
+import random
+
 import torch
 from torchvision import transforms
 
-from ffnn_lab import augment, batches, load_cifar2, preload, prepare_cifar2, shift
+from ffnn_lab import augment, batches, blend, load_cifar2, preload, prepare_cifar2, shift
 
 
 def test_preload_equals_totensor_then_normalize():
@@ -58,3 +60,17 @@ def test_prepare_cifar2_summarises_and_normalises():
     data = prepare_cifar2("synthetic")
     assert "SYNTHETIC" in data.summary and len(data.train) == 600 and len(data.val) == 200
     assert abs(data.train.x.mean().item()) < 0.2  # normalised with the training statistics
+
+
+def test_blend_mixes_each_image_with_a_partner_and_returns_its_label():
+    x, y = torch.randn(16, 3, 4, 4), torch.arange(16)
+    mixed, partner_y, lam = blend(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
+    assert 0 <= lam <= 1 and mixed.shape == x.shape
+    partner = partner_y  # labels are 0..15, so the partner's label is its index
+    assert sorted(partner.tolist()) == list(range(16))
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner])
+    again = blend(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
+    assert torch.equal(again[0], mixed) and again[2] == lam
+    lams = [blend(x, y, 0.2, None, random.Random(i))[2] for i in range(200)]
+    # Beta(0.2, 0.2) piles up near 0 and 1: most blends keep one image dominant
+    assert sum(lam < 0.1 or lam > 0.9 for lam in lams) > 100

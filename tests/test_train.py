@@ -164,6 +164,24 @@ def test_onecycle_adamw_and_augmentation_run(data):
     assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
 
 
+def test_mixup_is_seeded_and_changes_training(data):
+    def run(mixup):
+        torch.manual_seed(0)
+        return without_time(fit(baseline(), data.train, data.val, epochs=2, lr=1e-3, optimizer="adamw",
+                                mixup=mixup, progress=False))
+    assert run(0.2) == run(0.2)
+    plain, mixed = run(0.0), run(0.2)
+    assert plain != mixed
+    # blended images are harder to fit: mixup's training loss stays above the plain run's
+    assert mixed[-1]["loss"] > plain[-1]["loss"] and mixed[-1]["val_accuracy"] > 0.6
+
+
+def test_negative_augmentation_settings_are_explained(data):
+    for bad in (dict(max_shift=-1), dict(mixup=-0.2), dict(mixup=float("nan"))):
+        with pytest.raises(ValueError, match="positive value"):
+            fit(baseline(), data.train, epochs=1, progress=False, **bad)
+
+
 def test_resolve_device():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
