@@ -1,6 +1,6 @@
 """How `--model best`'s recipe was chosen: variants of it, several seeds each, on the hold-out.
 
-  python bench/recipe_sweep.py --data DIR [--device auto|cpu|cuda] [--workers 8]
+  python bench/recipe_sweep.py --data DIR [--device auto|cpu|cuda] [--workers 1]
                                [--only NAME ...] [--seeds 3] [--json PATH]
 
 Each variant changes a few fields of RECIPES["best"] (or the network's width); every run uses the
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import torch
 
-from ffnn_lab import TensorData, best, fit, prepare_cifar2, resolve_device, shift
+from ffnn_lab import DataNotFoundError, Prepared, TensorData, best, fit, prepare_cifar2, resolve_device, shift
+from ffnn_lab.cli import POSITIVE_INT, check_writable
 from ffnn_lab.models import RECIPES
 
 VARIANTS = {  # name: (recipe overrides, network width)
@@ -43,15 +44,13 @@ VARIANTS = {  # name: (recipe overrides, network width)
 VIEWS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]  # test-time copies, each also mirrored
 
 
-def run(name: str, seed: int, data, device: torch.device) -> dict:
+def run(name: str, seed: int, data: Prepared, device: torch.device) -> dict:
     """Train one variant with one seed; return its hold-out logits, plain and test-time averaged."""
     overrides, width = VARIANTS[name]
     recipe = dataclasses.replace(RECIPES["best"], **overrides)
     torch.manual_seed(seed)
     model = best(width).to(device)
-    fit(model, data.train, epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
-        optimizer=recipe.optimizer, weight_decay=recipe.weight_decay, schedule=recipe.schedule,
-        max_shift=recipe.max_shift, flip=recipe.flip, mixup=recipe.mixup, seed=seed, progress=False)
+    fit(model, data.train, **dataclasses.asdict(recipe), seed=seed, progress=False)
     model.eval()
     with torch.no_grad():
         x = data.val.x
@@ -61,24 +60,27 @@ def run(name: str, seed: int, data, device: torch.device) -> dict:
 
 
 def worker(args: argparse.Namespace, jobs: list[tuple[str, int]]) -> None:
+    """One process's share of the runs, on tensors the parent saved (plain tensors: weights_only loads)."""
     device = resolve_device(args.device)
     saved = torch.load(args.tensors)
-    data = argparse.Namespace(train=TensorData(saved["xt"].to(device), saved["yt"].to(device)),
-                              val=TensorData(saved["xv"].to(device), saved["yv"].to(device)))
+    data = Prepared(TensorData(saved["xt"].to(device), saved["yt"].to(device)),
+                    TensorData(saved["xv"].to(device), saved["yv"].to(device)), None, None, "")
     results = [run(name, seed, data, device) for name, seed in jobs]
     args.worker_out.write_text(json.dumps(results))
 
 
 def accuracy(logits: list | torch.Tensor, y: torch.Tensor) -> float:
+    """The share of rows whose largest logit is the label."""
     return (torch.as_tensor(logits).argmax(1) == y).float().mean().item()
 
 
 def main() -> int:
+    """Parse, train every (variant, seed) across the workers, print and optionally save the summary."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", help="a directory, 'synthetic', or unset for the official copy")
     p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="processes at once (default 1)")
+    p.add_argument("--seeds", type=POSITIVE_INT, default=3, help="seeds 0..N-1 per variant (default 3)")
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run just these variants")
     p.add_argument("--json", type=Path)
     p.add_argument("--worker-jobs", help=argparse.SUPPRESS)
@@ -89,20 +91,28 @@ def main() -> int:
         worker(args, [tuple(job) for job in json.loads(args.worker_jobs)])
         return 0
 
-    data = prepare_cifar2(args.data)
+    try:
+        if args.json:
+            check_writable(args.json, "--json")  # before hours of training, not after
+        data = prepare_cifar2(args.data)
+    except (DataNotFoundError, ValueError) as e:
+        print(f"recipe_sweep: {e}", file=sys.stderr)
+        return 2
     print(data.summary, flush=True)
     names = args.only or list(VARIANTS)
     jobs = [(name, seed) for name in names for seed in range(args.seeds)]
+    workers = min(args.workers, len(jobs))
     with tempfile.TemporaryDirectory() as tmp:
         tensors = Path(tmp) / "cifar2.pt"
         torch.save({"xt": data.train.x, "yt": data.train.y, "xv": data.val.x, "yv": data.val.y}, tensors)
         procs = []
-        for i in range(max(1, args.workers)):
+        for i in range(workers):
             out = Path(tmp) / f"worker{i}.json"
             cmd = [sys.executable, __file__, "--device", args.device, "--tensors", str(tensors),
-                   "--worker-out", str(out), "--worker-jobs", json.dumps(jobs[i::args.workers])]
+                   "--worker-out", str(out), "--worker-jobs", json.dumps(jobs[i::workers])]
             procs.append((subprocess.Popen(cmd), out))
-        if any(proc.wait() for proc, _ in procs):
+        codes = [proc.wait() for proc, _ in procs]  # every worker, so none outlives the temp folder
+        if any(codes):
             print("a worker failed: see its error above", file=sys.stderr)
             return 1
         results = [r for _, out in procs for r in json.loads(out.read_text())]

@@ -41,6 +41,16 @@ NON_NEGATIVE = _number(float, lambda v: 0 <= v < float("inf"), "a finite number,
 FRACTION = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1, e.g. 0.8 for 80%")
 
 
+def _defaults(field: str) -> str:
+    """Each model's default for a recipe field, for --help: 'default baseline/small/deep 100, best 150'."""
+    def show(v) -> str:
+        return ("on" if v else "off") if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
+    groups: dict[str, list[str]] = {}
+    for name, recipe in RECIPES.items():
+        groups.setdefault(show(getattr(recipe, field)), []).append(name)
+    return "default " + ", ".join(f"{'/'.join(names)} {value}" for value, names in groups.items())
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: train and grade."""
     p = argparse.ArgumentParser(prog="ffnn-lab", description=__doc__)
@@ -52,16 +62,18 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
     t.add_argument("--model", choices=list(MODELS), default="baseline")
     r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.models.RECIPES)")
-    r.add_argument("--epochs", type=POSITIVE_INT, help="baseline: 100")
-    r.add_argument("--batch-size", type=POSITIVE_INT, help="baseline: 64")
-    r.add_argument("--lr", type=POSITIVE, help="learning rate; baseline: 1e-2")
-    r.add_argument("--optimizer", choices=["sgd", "adamw"], help="baseline: sgd")
-    r.add_argument("--momentum", type=NON_NEGATIVE, help="SGD momentum; baseline: 0")
-    r.add_argument("--weight-decay", type=NON_NEGATIVE, help="baseline: 0")
-    r.add_argument("--schedule", choices=["constant", "onecycle"], help="baseline: constant")
-    r.add_argument("--max-shift", type=NON_NEGATIVE_INT, help="random translation in pixels; baseline: 0")
-    r.add_argument("--flip", action=argparse.BooleanOptionalAction, help="random mirroring; baseline: off")
-    r.add_argument("--mixup", type=NON_NEGATIVE, help="mixup strength alpha (0: off); baseline: 0")
+    r.add_argument("--epochs", type=POSITIVE_INT, help=_defaults("epochs"))
+    r.add_argument("--batch-size", type=POSITIVE_INT, help=_defaults("batch_size"))
+    r.add_argument("--lr", type=POSITIVE, help="learning rate; " + _defaults("lr"))
+    r.add_argument("--optimizer", choices=["sgd", "adamw"], help=_defaults("optimizer"))
+    r.add_argument("--momentum", type=NON_NEGATIVE, help="SGD's only; " + _defaults("momentum"))
+    r.add_argument("--weight-decay", type=NON_NEGATIVE, help=_defaults("weight_decay"))
+    r.add_argument("--schedule", choices=["constant", "onecycle"], help=_defaults("schedule"))
+    r.add_argument("--max-shift", type=NON_NEGATIVE_INT,
+                   help="random translation in pixels; " + _defaults("max_shift"))
+    r.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                   help="random mirroring; " + _defaults("flip"))
+    r.add_argument("--mixup", type=NON_NEGATIVE, help="mixup strength alpha, 0 is off; " + _defaults("mixup"))
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data", help=data_help)
     t.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
@@ -113,7 +125,9 @@ def train(args: argparse.Namespace) -> int:
         check_writable(args.json, "--json")
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)}
     recipe = dataclasses.replace(RECIPES[args.model], **{k: v for k, v in given.items() if v is not None})
-    epochs, batch_size, lr = recipe.epochs, recipe.batch_size, recipe.lr
+    if recipe.momentum and recipe.optimizer != "sgd":
+        raise ValueError(f"--momentum applies to --optimizer sgd only; {args.model}'s recipe uses "
+                         f"{recipe.optimizer}: add --optimizer sgd, or drop --momentum")
     device = resolve_device(args.device)
     source = config.data_source(args.data)
     data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,
@@ -127,10 +141,7 @@ def train(args: argparse.Namespace) -> int:
           + describe_recipe(recipe))
     start = time.perf_counter()
     try:
-        history = fit(model, data.train, data.val, epochs=epochs, batch_size=batch_size, lr=lr,
-                      optimizer=recipe.optimizer, momentum=recipe.momentum,
-                      weight_decay=recipe.weight_decay, schedule=recipe.schedule,
-                      max_shift=recipe.max_shift, flip=recipe.flip, mixup=recipe.mixup, seed=args.seed,
+        history = fit(model, data.train, data.val, **dataclasses.asdict(recipe), seed=args.seed,
                       progress=not args.quiet)
     except TrainingDiverged as e:
         print(f"ffnn-lab: error: {e}", file=sys.stderr)
@@ -139,7 +150,7 @@ def train(args: argparse.Namespace) -> int:
     done = len(history)
     summary = {
         "model": args.model, "recipe": dataclasses.asdict(recipe), "epochs": done,
-        "batch_size": batch_size, "lr": lr,
+        "batch_size": recipe.batch_size, "lr": recipe.lr,
         "seed": args.seed, "split_seed": args.split_seed, "device": str(device),
         "data": source or "official",
         "n_train": len(data.train), "n_val": len(data.val),
@@ -154,7 +165,7 @@ def train(args: argparse.Namespace) -> int:
     if args.json:
         write_text_atomic(args.json, json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.json}")
-    return 0 if done == epochs else 130
+    return 0 if done == recipe.epochs else 130
 
 
 def grade(args: argparse.Namespace) -> int:

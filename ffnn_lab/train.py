@@ -99,12 +99,13 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
         progress: bool = True) -> list[dict]:
     """Minibatch training; returns one dict per epoch: epoch, loss, train_accuracy, val_accuracy, seconds.
 
-    train_accuracy is counted on the epoch's own (augmented) batches as they go by, for free.
+    train_accuracy is counted on the epoch's own (augmented) batches as they go by, for free; with
+    mixup, against the label of the stronger image in each blend.
     Ctrl-C stops after the current batch and returns the epochs finished so far."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError(f"epochs={epochs}, batch_size={batch_size}, lr={lr}: "
                          "each must be positive")
-    if max_shift < 0 or not mixup >= 0:
+    if max_shift < 0 or not 0 <= mixup < math.inf:
         raise ValueError(f"max_shift={max_shift}, mixup={mixup}: use 0 (off) or a positive value")
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()

@@ -47,21 +47,25 @@ def test_same_seed_same_json(tmp_path):
     assert runs[0] == runs[1]
 
 
-def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys):
+def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys, monkeypatch):
     from ffnn_lab.models import RECIPES
+    calls = []
+    real_fit = cli.fit
+    monkeypatch.setattr(cli, "fit", lambda *a, **kw: calls.append(kw) or real_fit(*a, **kw))
+    fit_settings = lambda: {k: v for k, v in calls[-1].items() if k not in ("seed", "progress")}
     out = tmp_path / "best.json"
     assert cli.main(["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet",
                      "--json", str(out)]) == 0
-    recipe = json.loads(out.read_text())["recipe"]
-    assert recipe == {**vars(RECIPES["best"]), "epochs": 1}
+    expected = {**vars(RECIPES["best"]), "epochs": 1}
+    assert fit_settings() == expected and json.loads(out.read_text())["recipe"] == expected
     assert "mixup 0.2" in capsys.readouterr().out
     assert cli.main(["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet",
                      "--max-shift", "0", "--no-flip", "--mixup", "0", "--optimizer", "sgd",
                      "--momentum", "0.9", "--weight-decay", "0", "--schedule", "constant",
                      "--batch-size", "32", "--lr", "0.05", "--json", str(out)]) == 0
-    recipe = json.loads(out.read_text())["recipe"]
-    assert recipe == dict(epochs=1, batch_size=32, lr=0.05, optimizer="sgd", momentum=0.9,
-                          weight_decay=0.0, schedule="constant", max_shift=0, flip=False, mixup=0.0)
+    expected = dict(epochs=1, batch_size=32, lr=0.05, optimizer="sgd", momentum=0.9,
+                    weight_decay=0.0, schedule="constant", max_shift=0, flip=False, mixup=0.0)
+    assert fit_settings() == expected and json.loads(out.read_text())["recipe"] == expected
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -71,6 +75,7 @@ def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys):
     (["train", "--data", "synthetic", "--json", "/proc/nope/r.json"], "--json"),
     (["train", "--data", "synthetic", "--json", "/"], "is a directory"),
     (["train", "--data", "synthetic", "--holdout", "3", "--epochs", "1", "--quiet"], None),
+    (["train", "--data", "synthetic", "--model", "best", "--momentum", "0.9"], "--optimizer sgd"),
 ])
 def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
     code = cli.main(argv)

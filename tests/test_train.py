@@ -177,7 +177,7 @@ def test_mixup_is_seeded_and_changes_training(data):
 
 
 def test_negative_augmentation_settings_are_explained(data):
-    for bad in (dict(max_shift=-1), dict(mixup=-0.2), dict(mixup=float("nan"))):
+    for bad in (dict(max_shift=-1), dict(mixup=-0.2), dict(mixup=float("nan")), dict(mixup=float("inf"))):
         with pytest.raises(ValueError, match="positive value"):
             fit(baseline(), data.train, epochs=1, progress=False, **bad)
 
