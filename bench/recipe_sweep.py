@@ -1,7 +1,7 @@
 """How `--model best`'s recipe was chosen: variants of it, several seeds each, on the hold-out.
 
   python bench/recipe_sweep.py --data DIR [--device auto|cpu|cuda] [--workers 1]
-                               [--only NAME ...] [--seeds 3] [--json PATH]
+                               [--only NAME ...] [--seeds 3] [--epochs N] [--json PATH]
 
 Each variant changes a few fields of RECIPES["best"] (or the network's width); every run uses the
 package's own fit() on the 8,000/2,000 split of `ffnn-lab train`. It prints, per variant, the
@@ -44,10 +44,11 @@ VARIANTS = {  # name: (recipe overrides, network width)
 VIEWS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]  # test-time copies, each also mirrored
 
 
-def run(name: str, seed: int, data: Prepared, device: torch.device) -> dict:
+def run(name: str, seed: int, data: Prepared, device: torch.device, epochs: int | None = None) -> dict:
     """Train one variant with one seed; return its hold-out logits, plain and test-time averaged."""
     overrides, width = VARIANTS[name]
     recipe = dataclasses.replace(RECIPES["best"], **overrides)
+    recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)
     torch.manual_seed(seed)
     model = best(width).to(device)
     fit(model, data.train, **dataclasses.asdict(recipe), seed=seed, progress=False)
@@ -65,7 +66,7 @@ def worker(args: argparse.Namespace, jobs: list[tuple[str, int]]) -> None:
     saved = torch.load(args.tensors)
     data = Prepared(TensorData(saved["xt"].to(device), saved["yt"].to(device)),
                     TensorData(saved["xv"].to(device), saved["yv"].to(device)), None, None, "")
-    results = [run(name, seed, data, device) for name, seed in jobs]
+    results = [run(name, seed, data, device, args.epochs) for name, seed in jobs]
     args.worker_out.write_text(json.dumps(results))
 
 
@@ -82,6 +83,7 @@ def main() -> int:
     p.add_argument("--workers", type=POSITIVE_INT, default=1, help="processes at once (default 1)")
     p.add_argument("--seeds", type=POSITIVE_INT, default=3, help="seeds 0..N-1 per variant (default 3)")
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run just these variants")
+    p.add_argument("--epochs", type=POSITIVE_INT, help="every variant this long instead (a quick check)")
     p.add_argument("--json", type=Path)
     p.add_argument("--worker-jobs", help=argparse.SUPPRESS)
     p.add_argument("--tensors", type=Path, help=argparse.SUPPRESS)
@@ -109,6 +111,7 @@ def main() -> int:
         for i in range(workers):
             out = Path(tmp) / f"worker{i}.json"
             cmd = [sys.executable, __file__, "--device", args.device, "--tensors", str(tensors),
+                   *(["--epochs", str(args.epochs)] if args.epochs else []),
                    "--worker-out", str(out), "--worker-jobs", json.dumps(jobs[i::workers])]
             procs.append((subprocess.Popen(cmd), out))
         codes = [proc.wait() for proc, _ in procs]  # every worker, so none outlives the temp folder
