@@ -125,9 +125,6 @@ def train(args: argparse.Namespace) -> int:
         check_writable(args.json, "--json")
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)}
     recipe = dataclasses.replace(RECIPES[args.model], **{k: v for k, v in given.items() if v is not None})
-    if recipe.momentum and recipe.optimizer != "sgd":
-        raise ValueError(f"--momentum applies to --optimizer sgd only; {args.model}'s recipe uses "
-                         f"{recipe.optimizer}: add --optimizer sgd, or drop --momentum")
     device = resolve_device(args.device)
     source = config.data_source(args.data)
     data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,

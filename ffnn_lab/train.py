@@ -88,6 +88,9 @@ def make_optimizer(model: nn.Module, name: str, lr: float, momentum: float = 0.0
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                                weight_decay=weight_decay, fused=True)
     if name == "adamw":
+        if momentum:  # AdamW keeps its own running averages (betas); silently dropping it would mislead
+            raise ValueError(f"momentum={momentum:g} applies to the sgd optimizer only: choose sgd "
+                             "(--optimizer sgd), or drop momentum")
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     raise ValueError(f"unknown optimizer {name!r}: use sgd or adamw")
 

@@ -155,6 +155,8 @@ def test_bad_settings_are_explained(data):
         fit(baseline(), data.train, epochs=1, optimizer="adam2", progress=False)
     with pytest.raises(ValueError, match="schedule"):
         fit(baseline(), data.train, epochs=1, schedule="cosine", progress=False)
+    with pytest.raises(ValueError, match="sgd optimizer only"):
+        fit(baseline(), data.train, epochs=1, optimizer="adamw", momentum=0.9, progress=False)
 
 
 def test_onecycle_adamw_and_augmentation_run(data):
