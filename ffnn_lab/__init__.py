@@ -1,5 +1,6 @@
 """ffnn-lab: the package behind the feed-forward neural network notebooks."""
 
+from . import exercises
 from .config import banner, pick, quick_mode
 from .data import (
                    DataNotFoundError,
@@ -13,6 +14,7 @@ from .data import (
 )
 from .labels import CIFAR2_CLASSES, CLASSES, LABEL_MAP, remap_label
 from .models import baseline, best, build_model, count_parameters, deep, small
+from .notebook import setup
 from .tensors import Prepared, TensorData, augment, batches, blend, preload, prepare_cifar2, shift
 from .train import (
                    TrainingDiverged,
@@ -28,7 +30,7 @@ __all__ = [
     "CIFAR2_CLASSES", "CLASSES", "LABEL_MAP", "DataNotFoundError", "Prepared", "TensorData",
     "TrainingDiverged", "arrays", "augment", "banner", "baseline", "batches", "best", "blend",
     "build_model", "carve_holdout", "channel_stats", "cifar2_indices", "count_parameters",
-    "deep", "describe", "evaluate", "fit", "load_cifar2", "load_cifar10", "pick", "predict",
-    "preload", "prepare_cifar2", "quick_mode", "remap_label", "resolve_device", "shift", "small",
-    "train_full_batch", "train_per_sample",
+    "deep", "describe", "evaluate", "exercises", "fit", "load_cifar2", "load_cifar10", "pick",
+    "predict", "preload", "prepare_cifar2", "quick_mode", "remap_label", "resolve_device", "setup",
+    "shift", "small", "train_full_batch", "train_per_sample",
 ]

@@ -1,0 +1,76 @@
+"""The one setup call at the top of every notebook: mode, data source, seeds and quiet plumbing."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import banner, quick_mode
+from .train import TrainingDiverged, resolve_device
+
+# libraries whose debug chatter would bury the lesson in a notebook's output
+NOISY_LOGGERS = ("matplotlib.font_manager", "PIL", "asyncio", "traitlets")
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What a notebook needs to know about this run: where to compute and how long to run."""
+
+    device: torch.device
+    quick: bool
+    seed: int
+
+    def epochs(self, full: int, quick: int = 3) -> int:
+        """`full` epochs at full length; at most `quick` in quick mode (CI)."""
+        return min(full, quick) if self.quick else full
+
+    def size(self, full: int, quick: int) -> int:
+        """`full` at full length, `quick` in quick mode: sample counts, repeats and the like."""
+        return quick if self.quick else full
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch so a notebook draws the same numbers on every run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def friendly_divergence(shell, etype, value, tb, tb_offset=None) -> list[str]:
+    """IPython handler: one line with the learning-rate advice instead of a long traceback."""
+    stb = [f"Training diverged: {value}"]
+    # IPython discards a custom handler's return value; _showtraceback is how a shell displays
+    # (ipykernel sends it as the cell's error, so "Run all" still stops here)
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def install_ipython_handler() -> bool:
+    """Show TrainingDiverged as one friendly line when running under IPython; False elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((TrainingDiverged,), friendly_divergence)
+    return True
+
+
+def setup(seed: int = 0) -> Lab:
+    """Print mode and data source, seed everything, quiet the plumbing; return the run's Lab."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed_everything(seed)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    install_ipython_handler()
+    lab = Lab(device=resolve_device("auto"), quick=quick_mode(), seed=seed)
+    print(banner())
+    print(f"Device: {lab.device} | seed: {seed}")
+    return lab
