@@ -84,13 +84,29 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--json", type=Path, help="write the run's summary and per-epoch history here")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    g = sub.add_parser("grade", help="grade exercise notebooks: accuracy recomputed in a fresh kernel")
-    g.add_argument("submissions", nargs="+", type=Path)
-    g.add_argument("--data", help=data_help)
-    g.add_argument("--timeout", type=POSITIVE, default=600, help="seconds per notebook (600)")
+    g = sub.add_parser("grade", help="grade exercise notebooks in a sandbox, on private images")
+    g.add_argument("submissions", nargs="+", type=Path, help="notebooks, e.g. submissions/*/exercise.ipynb")
+    g.add_argument("--data", help=data_help + "; graded on its test/ split, else on a hold-out never shown")
+    g.add_argument("--timeout", type=POSITIVE, default=600,
+                   help="seconds per notebook (600); scoring adds at most 20 s")
     g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
-    g.add_argument("--threshold", type=FRACTION, default=0.80,
-                   help="pass mark as a fraction (default 0.80, the lecture's bar)")
+    g.add_argument("--threshold", type=FRACTION,
+                   help="a fixed pass mark (a fraction); default: the untouched exercise's score + --margin")
+    g.add_argument("--margin", type=FRACTION, default=0.02,
+                   help="how far above the untouched exercise a pass must be (default 0.02)")
+    g.add_argument("--jobs", type=POSITIVE_INT, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
+                   help="grade only the K-th of N shares (by sorted path); merge with grade-merge")
+    g.add_argument("--memory", type=POSITIVE, default=8, help="GiB of memory per process in the sandbox (8)")
+    g.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
+                   help="images graded when the data has no test/ split (default 2000)")
+    g.add_argument("--split-seed", type=int, default=0, help="which images that hold-out takes (default 0)")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="run notebooks without bubblewrap: only for code you trust; reports say UNSANDBOXED")
+
+    m = sub.add_parser("grade-merge", help="combine the reports of grading shards into one")
+    m.add_argument("reports", nargs="+", type=Path, help="report folders of `grade --shard` runs")
+    m.add_argument("--report-dir", type=Path, default=Path("grading-report"))
     return p
 
 
@@ -165,18 +181,42 @@ def train(args: argparse.Namespace) -> int:
     return 0 if done == recipe.epochs else 130
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 1 <= K <= N."""
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise argparse.ArgumentTypeError(f"{text!r}: use K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
+
+
 def grade(args: argparse.Namespace) -> int:
     """Grade every submission, write the reports; 0 when every one was graded, pass or fail."""
-    from .grading import grade as run_grading
+    from .grading.runner import grade as run_grading
+    from .grading.sandbox import Limits, SandboxUnavailable
 
-    missing = [p for p in args.submissions if not p.is_file()]
-    if missing:
-        raise ValueError(f"no such notebook: {', '.join(map(str, missing))}")
     check_writable(args.report_dir, "--report-dir", directory=True)
-    grades = run_grading(args.submissions, args.report_dir, config.data_source(args.data),
-                         timeout=args.timeout, threshold=args.threshold)
-    print(f"{sum(g.passed for g in grades)} of {len(grades)} passed; "
-          f"report: {args.report_dir / 'report.md'} and report.csv")
+    limits = Limits(memory_bytes=int(args.memory * (1 << 30)),
+                    cpu_seconds=int(args.timeout * (os.cpu_count() or 1)) + 60)
+    try:
+        rows, code = run_grading(args.submissions, args.report_dir, args.data, timeout=args.timeout,
+                                 threshold=args.threshold, margin=args.margin, jobs=args.jobs,
+                                 sandboxed=not args.no_sandbox, limits=limits, holdout=args.holdout,
+                                 split_seed=args.split_seed, shard=args.shard)
+    except SandboxUnavailable as e:
+        print(f"ffnn-lab: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{sum(r.passed for r in rows)} of {len(rows)} passed; "
+          f"report: {args.report_dir / 'report.md'} (and .csv, .json); logs: {args.report_dir / 'logs'}")
+    return code
+
+
+def grade_merge(args: argparse.Namespace) -> int:
+    """Combine shard reports into one."""
+    from .grading.reports import merge
+
+    check_writable(args.report_dir, "--report-dir", directory=True)
+    rows = merge(args.reports, args.report_dir)
+    print(f"{sum(r.passed for r in rows)} of {len(rows)} passed; report: {args.report_dir / 'report.md'}")
     return 0
 
 
@@ -184,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, turn expected failures into one clear line and a non-zero exit."""
     args = parser().parse_args(argv)
     try:
-        return {"train": train, "grade": grade}[args.command](args)
+        return {"train": train, "grade": grade, "grade-merge": grade_merge}[args.command](args)
     except (DataNotFoundError, ValueError, OSError) as e:
         print(f"ffnn-lab: error: {e}", file=sys.stderr)
         return 2

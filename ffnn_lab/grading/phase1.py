@@ -1,0 +1,77 @@
+"""Phase 1, inside the sandbox: run a submission in a fresh kernel, then export its `model`.
+
+Usage: python -m ffnn_lab.grading.phase1 NOTEBOOK TIMEOUT EXPORT_FD
+Writes the exported graph file (ffnn_lab.grading.graph) to file descriptor EXPORT_FD and ends its
+output with one line `PHASE1 {"error": ...}`. Everything here may be tampered with by the notebook it
+runs: the grader treats the export and the line as untrusted and checks both itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+EXPORT_CELL = """\
+import ffnn_lab.grading.graph as _ffnn_lab_graph
+try:
+    model
+except NameError:
+    raise NameError("the notebook defines no `model`: the grader scores the variable `model`") from None
+_ffnn_lab_graph.export_model(model, {path!r})
+"""
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line of text, without terminal colour codes."""
+    return (ANSI.sub("", text or "").strip().splitlines() or [""])[0]
+
+
+def run(notebook: Path, timeout: float, export: Path) -> str:
+    """'' when every cell ran and model was exported, else why not."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception as e:  # any unreadable file is the submission's problem, reported as such
+        return f"not a readable notebook: {first_line(str(e))}"
+    nb.cells.append(nbformat.v4.new_code_cell(EXPORT_CELL.format(path=str(export))))
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+    )
+    try:
+        client.execute()
+    except CellTimeoutError:
+        return f"timed out after {timeout:g} s"
+    except CellExecutionError as e:
+        where = "exporting `model`" if e.ename == "ExportError" else "a cell"
+        return f"{where} raised {e.ename}: {first_line(e.evalue)}"
+    except Exception as e:  # the kernel died, was killed, or never started
+        return f"{type(e).__name__}: {first_line(str(e))}"
+    return ""
+
+
+def main() -> int:
+    notebook, timeout, fd = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+    export = Path(tempfile.mkdtemp()) / "model.npz"
+    problem = run(notebook, timeout, export)
+    if not problem:
+        try:
+            data = export.read_bytes()
+        except OSError as e:
+            problem = f"no exported model: {e.strerror}"
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+    print("PHASE1 " + json.dumps({"error": problem}), flush=True)
+    return 1 if problem else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
