@@ -6,18 +6,22 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
 
-from . import config
 from .cache import write_text_atomic
-from .data import DataNotFoundError
-from .models import MODELS, RECIPES, Recipe, build_model, count_parameters
+from .data import find_source
+from .errors import DataNotFoundError, InvalidInput, LabError, TrainingDiverged, TrainingUnstable
+from .models import MODELS, build_model, count_parameters
 from .tensors import prepare_cifar2
-from .train import TrainingDiverged, evaluate, fit, resolve_device
+from .train import OPTIMIZERS, RECIPES, SCHEDULES, Recipe, evaluate, fit, resolve_device
+
+describe_recipe = Recipe.describe  # the old name, for notebooks written before Recipe.describe
 
 
 def _number(kind: type, ok, requirement: str):
@@ -61,20 +65,21 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
     t.add_argument("--model", choices=list(MODELS), default="baseline")
-    r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.models.RECIPES)")
+    r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.train.RECIPES)")
     r.add_argument("--epochs", type=POSITIVE_INT, help=_defaults("epochs"))
     r.add_argument("--batch-size", type=POSITIVE_INT, help=_defaults("batch_size"))
     r.add_argument("--lr", type=POSITIVE, help="learning rate; " + _defaults("lr"))
-    r.add_argument("--optimizer", choices=["sgd", "adamw"], help=_defaults("optimizer"))
+    r.add_argument("--optimizer", choices=list(OPTIMIZERS), help=_defaults("optimizer"))
     r.add_argument("--momentum", type=NON_NEGATIVE, help="SGD's only; " + _defaults("momentum"))
     r.add_argument("--weight-decay", type=NON_NEGATIVE, help=_defaults("weight_decay"))
-    r.add_argument("--schedule", choices=["constant", "onecycle"], help=_defaults("schedule"))
+    r.add_argument("--schedule", choices=SCHEDULES, help=_defaults("schedule"))
     r.add_argument("--max-shift", type=NON_NEGATIVE_INT,
                    help="random translation in pixels; " + _defaults("max_shift"))
     r.add_argument("--flip", action=argparse.BooleanOptionalAction,
                    help="random mirroring; " + _defaults("flip"))
     r.add_argument("--mixup", type=NON_NEGATIVE, help="mixup strength alpha, 0 is off; " + _defaults("mixup"))
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0,
+                   help="training seed: initial weights, shuffling, augmentation, dropout (default 0)")
     t.add_argument("--data", help=data_help)
     t.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
                    help="validation images carved from train/ when the copy has no test/ (default 2000)")
@@ -113,64 +118,79 @@ def parser() -> argparse.ArgumentParser:
 def check_writable(path: Path, what: str, directory: bool = False) -> None:
     """Fail before the long work, not after it, when an output path cannot be written."""
     if path.exists() and path.is_dir() != directory:
-        raise ValueError(f"{what} {path} is {'a file' if directory else 'a directory'}: "
+        raise InvalidInput(f"{what} {path} is {'a file' if directory else 'a directory'}: "
                          f"give a {'folder' if directory else 'file'} path")
     folder = path if directory else path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ValueError(f"{what} {path}: cannot create {folder} ({e.strerror})") from None
+        raise InvalidInput(f"{what} {path}: cannot create {folder} ({e.strerror})") from None
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what} {path}: {folder} is not writable; choose another place")
+        raise InvalidInput(f"{what} {path}: {folder} is not writable; choose another place")
 
 
-def describe_recipe(r: Recipe) -> str:
-    """One line a student can read: how this run trains."""
-    extras = [f"momentum {r.momentum:g}" if r.momentum else "",
-              f"weight decay {r.weight_decay:g}" if r.weight_decay else "",
-              f"{r.schedule} schedule" if r.schedule != "constant" else "",
-              f"shifts up to {r.max_shift} px" if r.max_shift else "", "flips" if r.flip else "",
-              f"mixup {r.mixup:g}" if r.mixup else ""]
-    return (f"recipe: {r.epochs} epochs, batch {r.batch_size}, {r.optimizer} lr {r.lr:g}"
-            + "".join(f", {e}" for e in extras if e))
+# Library errors name Python arguments (lr=0.5, optimizer='sgd'); here they are flags.
+FLAG_NAMES = {f.name: f.name for f in dataclasses.fields(Recipe)} | {
+    "holdout": "holdout", "split_seed": "split_seed", "root": "data", "device": "device"}
+CLI_WAYS_OUT = """Ways out:
+  1. leave out --data (and FFNN_LAB_DATA): the official CIFAR-10 is downloaded on first use
+     (needs internet, ~170 MB, checksum-verified) into data-unversioned/ or $FFNN_LAB_ROOT
+  2. --data DIR (or FFNN_LAB_DATA=DIR): DIR/cifar-10-batches-py/, an image-folder copy
+     DIR/train/<class>/*.png|jpg, or an array copy DIR/train.npz
+  3. --data synthetic: a small made-up stand-in, for offline tests only"""
+
+
+def in_flags(message: str) -> str:
+    """A library message in the command line's words: lr=0.5 is --lr 0.5, optimizer='sgd' --optimizer sgd."""
+    return re.sub(rf"\b({'|'.join(FLAG_NAMES)})=('?)([^\s',;:)]*)\2",
+                  lambda m: f"--{FLAG_NAMES[m[1]].replace('_', '-')} {m[3]}".rstrip(), message)
+
+
+def recipe_from(args: argparse.Namespace) -> Recipe:
+    """The model's recipe with every recipe flag given on the command line applied."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)}
+    return dataclasses.replace(RECIPES[args.model], **{k: v for k, v in given.items() if v is not None})
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train, print a summary, optionally write JSON; returns the exit code."""
+    """Train, print a summary, optionally write JSON; returns the exit code (see README)."""
     if args.json:
         check_writable(args.json, "--json")
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe)}
-    recipe = dataclasses.replace(RECIPES[args.model], **{k: v for k, v in given.items() if v is not None})
+    recipe = recipe_from(args)
     device = resolve_device(args.device)
-    source = config.data_source(args.data)
-    data = prepare_cifar2(args.data, device, download=source is None, holdout=args.holdout,
-                          seed=args.split_seed)
+    source = find_source(args.data)
+    data = prepare_cifar2(args.data, device, download=True, holdout=args.holdout,
+                          split_seed=args.split_seed)
     if len(data.val) == 0:
-        raise ValueError("the validation split is empty: use --holdout 2 or more (default 2000)")
+        raise InvalidInput("the validation split is empty: use --holdout 2 or more (default 2000)")
     print(data.summary)
     torch.manual_seed(args.seed)
     model = build_model(args.model).to(device)
     print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}\n"
-          + describe_recipe(recipe))
+          + recipe.describe())
     start = time.perf_counter()
     try:
-        history = fit(model, data.train, data.val, **dataclasses.asdict(recipe), seed=args.seed,
-                      progress=not args.quiet)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrainingUnstable)
+            history = fit(model, data.train, data.val, recipe, seed=args.seed, progress=not args.quiet)
     except TrainingDiverged as e:
-        print(f"ffnn-lab: error: {e}", file=sys.stderr)
+        print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)
         return 1
+    for w in caught:  # fit's other warnings are shown as usual
+        if not issubclass(w.category, TrainingUnstable):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    unstable = next((str(w.message) for w in caught if issubclass(w.category, TrainingUnstable)), None)
     seconds = time.perf_counter() - start
     done = len(history)
     summary = {
         "model": args.model, "recipe": dataclasses.asdict(recipe), "epochs": done,
         "batch_size": recipe.batch_size, "lr": recipe.lr,
-        "seed": args.seed, "split_seed": args.split_seed, "device": str(device),
-        "data": source or "official",
+        "seed": args.seed, "split_seed": args.split_seed, "device": str(device), "data": str(source),
         "n_train": len(data.train), "n_val": len(data.val),
         "train_accuracy": evaluate(model, data.train), "val_accuracy": evaluate(model, data.val),
         "final_loss": history[-1]["loss"] if history else None, "seconds": round(seconds, 3),
         "samples_per_second": round(len(data.train) * done / seconds, 1) if done else 0.0,
-        "history": history,
+        "unstable": unstable, "history": history,
     }
     print(f"\n{done} epochs in {seconds:.1f} s ({summary['samples_per_second']:,.0f} samples/s)\n"
           f"Accuracy on the training set:   {summary['train_accuracy']:.4f}\n"
@@ -178,6 +198,9 @@ def train(args: argparse.Namespace) -> int:
     if args.json:
         write_text_atomic(args.json, json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if unstable:  # finite but useless: a script or CI job must not take this run for a good one
+        print(f"ffnn-lab: error: {in_flags(unstable)}", file=sys.stderr)
+        return 1
     return 0 if done == recipe.epochs else 130
 
 
@@ -225,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return {"train": train, "grade": grade, "grade-merge": grade_merge}[args.command](args)
-    except (DataNotFoundError, ValueError, OSError) as e:
-        print(f"ffnn-lab: error: {e}", file=sys.stderr)
+    except DataNotFoundError as e:
+        print(f"ffnn-lab: error: {e.problem}\n{CLI_WAYS_OUT}", file=sys.stderr)
+        return 2
+    except (LabError, ValueError, OSError) as e:
+        print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nffnn-lab: interrupted", file=sys.stderr)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,26 +19,28 @@ from torchvision.datasets import CIFAR10, VisionDataset
 
 from . import config
 from .cache import fingerprint, load_arrays, save_arrays
+from .errors import DataNotFoundError, InvalidInput
 from .labels import CIFAR2_SOURCE_LABELS, CLASSES, remap_label
 from .synthetic import SyntheticCIFAR10
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
-class DataNotFoundError(FileNotFoundError):
-    """No usable CIFAR-10 copy where the lab looked; the message lists the ways out."""
+WAYS_OUT = """Ways out:
+  1. download=True fetches the official CIFAR-10 (needs internet, ~170 MB, checksum-verified)
+     into the data root ($FFNN_LAB_ROOT, else data-unversioned/)
+  2. root=DIR, or FFNN_LAB_DATA=DIR, reads a copy: DIR/cifar-10-batches-py/ (official),
+     DIR/train/<class>/*.png|jpg (an image-folder copy) or DIR/train.npz (an array copy)
+  3. root="synthetic", or FFNN_LAB_DATA=synthetic: a small made-up stand-in, for offline tests only"""
 
 
-def _ways_out(problem: str) -> str:
-    return (
-        f"{problem}\nWays out:\n"
-        "  1. download the official CIFAR-10 (needs internet, ~170 MB, checksum-verified):\n"
-        "     `ffnn-lab train` or load_cifar10(download=True) saves it under data-unversioned/\n"
-        "  2. point FFNN_LAB_DATA (or --data, or root=) at a folder holding cifar-10-batches-py/,\n"
-        "     or an image-folder copy laid out as DIR/train/<class>/*.png|jpg\n"
-        f"     (e.g. FFNN_LAB_DATA={config.REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg'})\n"
-        "  3. FFNN_LAB_DATA=synthetic: a small synthetic stand-in, for offline tests only"
-    )
+def split_seed_renamed(split_seed: int, seed: int | None) -> int:
+    """split_seed, or the value of the old name seed= (with a DeprecationWarning) when that was given."""
+    if seed is None:
+        return split_seed
+    warnings.warn("seed= is now split_seed= (the training seed is fit's seed=)", DeprecationWarning,
+                  stacklevel=3)
+    return seed
 
 
 def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
@@ -44,7 +48,7 @@ def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
     """Split indices into (train, holdout): n images stratified over labels, drawn with seed."""
     targets = np.asarray(targets)
     if n < 0 or n % len(labels):
-        raise ValueError(f"holdout={n}: use a non-negative multiple of {len(labels)} "
+        raise InvalidInput(f"holdout={n}: use a non-negative multiple of {len(labels)} "
                          "so every class gets the same share")
     rng = np.random.default_rng(seed)
     held = []
@@ -52,12 +56,11 @@ def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
         pool = np.flatnonzero(targets == label)
         k = n // len(labels)
         if k > len(pool):
-            raise ValueError(f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
-                             f"but the folder has only {len(pool)}: choose a smaller --holdout")
+            raise InvalidInput(f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
+                               f"but the copy has only {len(pool)}: choose a smaller holdout")
         held.append(rng.choice(pool, size=k, replace=False))
-    held = np.sort(np.concatenate(held)) if held else np.array([], dtype=np.int64)
-    keep = np.setdiff1d(np.arange(len(targets)), held)
-    return keep, held
+    holdout = np.sort(np.concatenate(held))
+    return np.setdiff1d(np.arange(len(targets)), holdout), holdout
 
 
 def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
@@ -65,9 +68,9 @@ def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
     for label, name in enumerate(CLASSES):
         class_dir = split_dir / name
         if not class_dir.is_dir():
-            raise DataNotFoundError(_ways_out(
+            raise DataNotFoundError(
                 f"{split_dir} has no folder {name!r}: an image-folder copy needs one folder "
-                f"per CIFAR-10 class ({', '.join(CLASSES)})"))
+                f"per CIFAR-10 class ({', '.join(CLASSES)})", WAYS_OUT)
         found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files += found
         labels += [label] * len(found)
@@ -79,9 +82,9 @@ def _decode(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             pixels = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot decode {path}: {e}. Remove or replace the file.") from None
+        raise InvalidInput(f"cannot decode {path}: {e}. Remove or replace the file.") from None
     if pixels.shape != (32, 32, 3):
-        raise ValueError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]} pixels; CIFAR-10 images are 32x32")
+        raise InvalidInput(f"{path} is {pixels.shape[1]}x{pixels.shape[0]} pixels; CIFAR-10 images are 32x32")
     return pixels
 
 
@@ -123,9 +126,10 @@ def split_arrays(base: Path, split: str, cache_dir: Path) -> tuple[np.ndarray, l
         with np.load(npz, allow_pickle=False) as z:
             data, targets = z["data"], z["targets"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        raise ValueError(f"cannot read {npz}: {e}. Rebuild it, or remove it to use {base / split}/") from None
+        raise InvalidInput(f"cannot read {npz}: {e}. Rebuild it, or remove it to use "
+                           f"{base / split}/") from None
     if data.dtype != np.uint8 or data.shape[1:] != (32, 32, 3) or targets.shape != (len(data),):
-        raise ValueError(f"{npz} holds {data.dtype} images shaped {data.shape} with {targets.shape} "
+        raise InvalidInput(f"{npz} holds {data.dtype} images shaped {data.shape} with {targets.shape} "
                          "labels; expected uint8 (N, 32, 32, 3) and (N,)")
     return data, targets.astype(np.int64).tolist()
 
@@ -133,20 +137,19 @@ def split_arrays(base: Path, split: str, cache_dir: Path) -> tuple[np.ndarray, l
 class ImageFolderCIFAR10(CIFAR10):
     """An image-folder copy of CIFAR-10 (DIR/train/<class>/*, or DIR/train.npz), labels in CIFAR-10's order.
 
-    Without DIR/test/, the validation split (train=False) is a seeded, stratified hold-out of
-    `holdout` airplane and bird images carved from train/, and train=True is the rest.
+    Without DIR/test/, the validation split (train=False) is a stratified hold-out of `holdout`
+    airplane and bird images carved from train/ (which ones: split_seed), and train=True is the rest.
+    There is nothing to download: download=True is accepted and does nothing, as in torchvision
+    when the files are already there.
     """
 
     synthetic = False
 
     def __init__(self, root: str | os.PathLike, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False, holdout: int = 2000, seed: int = 0) -> None:
+                 download: bool = False, holdout: int = 2000, split_seed: int = 0) -> None:
         VisionDataset.__init__(self, os.fspath(root), transform=transform,
                                target_transform=target_transform)
-        if download:
-            raise ValueError(f"{root} is an image-folder copy: it cannot be downloaded; "
-                             "drop download=True, or use the official source")
         self.train = train
         base = Path(root)
         cache_dir = config.data_root() / "cache"
@@ -155,12 +158,12 @@ class ImageFolderCIFAR10(CIFAR10):
                                      cache_dir)
         self.split_note = "official-style test/ folder"
         if not self.has_test_split:
-            keep, held = carve_holdout(targets, holdout, seed)
+            keep, held = carve_holdout(targets, holdout, split_seed)
             rows = keep if train else held
             data, targets = data[rows], [targets[i] for i in rows]
             self.split_note = (f"{'rest of train/ after' if train else 'validation ='} a "
                                f"{holdout:,}-image airplane/bird hold-out carved from train/ "
-                               f"(seed {seed}); the folder has no test/")
+                               f"(split seed {split_seed}); the folder has no test/")
         self.data, self.targets = data, list(targets)
         self.classes = list(CLASSES)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -169,41 +172,73 @@ class ImageFolderCIFAR10(CIFAR10):
         return f"Split: {'Train' if self.train else 'Validation'} ({self.split_note})"
 
 
-def _official(root: Path, train: bool, transform, target_transform, download: bool) -> CIFAR10:
-    try:
-        return CIFAR10(os.fspath(root), train=train, transform=transform,
-                       target_transform=target_transform, download=download)
-    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
-        raise DataNotFoundError(_ways_out(
-            f"No verified official CIFAR-10 under {root} ({e})")) from None
-    except OSError as e:  # the download itself failed: no internet, proxy, disk full
-        raise DataNotFoundError(_ways_out(
-            f"Downloading CIFAR-10 into {root} failed: {e}")) from None
+@dataclass(frozen=True)
+class Source:
+    """Where CIFAR-10 comes from: kind "official", "folder" (an image-folder or array copy) or
+    "synthetic"; path is the folder read (None for synthetic); chosen says whether root or
+    $FFNN_LAB_DATA named it (else it is the default, the official copy in the data root)."""
+
+    kind: str
+    path: Path | None
+    chosen: bool = True
+
+    def __str__(self) -> str:
+        return "official" if not self.chosen else str(self.path or self.kind)
 
 
-def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False, *, holdout: int = 2000, seed: int = 0) -> CIFAR10:
-    """CIFAR-10 from root: None reads $FFNN_LAB_DATA (unset: the official copy in data-unversioned/),
-    a directory (official cifar-10-batches-py/ inside, or an image-folder copy), or "synthetic"."""
+def find_source(root: str | os.PathLike | None = None) -> Source:
+    """The one place that decides where data comes from: root if given, else $FFNN_LAB_DATA, else
+    the synthetic stand-in in quick mode, else the official copy under the data root.
+    Raises DataNotFoundError when a named folder holds no copy the lab can read."""
     source = config.data_source(root)
     if source == "synthetic":
-        return SyntheticCIFAR10(None, train, transform, target_transform)
-    path = config.data_root() if source is None else Path(source).expanduser()
+        return Source("synthetic", None)
+    if source is None:
+        return Source("official", config.data_root(), chosen=False)
+    path = Path(source).expanduser()
     if path.name == CIFAR10.base_folder:
         path = path.parent
-    if source is None or (path / CIFAR10.base_folder).is_dir():
-        return _official(path, train, transform, target_transform, download)
+    if (path / CIFAR10.base_folder).is_dir():
+        return Source("official", path)
     if (path / "train").is_dir() or (path / "train.npz").is_file():
-        return ImageFolderCIFAR10(path, train, transform, target_transform, download,
-                                  holdout=holdout, seed=seed)
+        return Source("folder", path)
     problem = (f"{path} does not exist" if not path.exists() else
                f"{path} holds neither cifar-10-batches-py/ nor a train/ folder of class folders")
     if path.name == "train" and (path / CLASSES[0]).is_dir():
         problem += f" (it looks like the train/ folder itself: point at {path.parent} instead)"
     if root is None:
         problem = f"{config.DATA_ENV}={os.environ.get(config.DATA_ENV)!r}: {problem}"
-    raise DataNotFoundError(_ways_out(problem))
+    raise DataNotFoundError(problem, WAYS_OUT)
+
+
+def _official(root: Path, train: bool, transform, target_transform, download: bool) -> CIFAR10:
+    try:
+        return CIFAR10(os.fspath(root), train=train, transform=transform,
+                       target_transform=target_transform, download=download)
+    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
+        hint = "" if download else " and download=False"
+        raise DataNotFoundError(f"No verified official CIFAR-10 under {root}{hint} ({e})", WAYS_OUT) from None
+    except OSError as e:  # the download itself failed: no internet, proxy, disk full
+        raise DataNotFoundError(f"Downloading CIFAR-10 into {root} failed: {e}", WAYS_OUT) from None
+
+
+def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
+                 transform: Callable | None = None, target_transform: Callable | None = None,
+                 download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
+                 seed: int | None = None) -> CIFAR10:
+    """CIFAR-10 from root (see find_source): the official copy, an image-folder or array copy, or
+    "synthetic". download=True fetches the official copy when it is missing; where it is present,
+    or the source cannot be downloaded (a copy, synthetic), it does nothing, so it is always safe.
+    holdout and split_seed carve the validation split from a copy that has no test split."""
+    split_seed = split_seed_renamed(split_seed, seed)
+    source = find_source(root)
+    if source.kind == "synthetic":
+        return SyntheticCIFAR10(None, train, transform, target_transform)
+    assert source.path is not None
+    if source.kind == "official":
+        return _official(source.path, train, transform, target_transform, download)
+    return ImageFolderCIFAR10(source.path, train, transform, target_transform,
+                              holdout=holdout, split_seed=split_seed)
 
 
 def cifar2_indices(targets: Sequence[int]) -> list[int]:
@@ -214,12 +249,14 @@ def cifar2_indices(targets: Sequence[int]) -> list[int]:
 
 def load_cifar2(root: str | os.PathLike | None = None, train: bool = True,
                 transform: Callable | None = None, target_transform: Callable | None = None,
-                download: bool = False, *, holdout: int = 2000, seed: int = 0) -> Subset:
+                download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
+                seed: int | None = None) -> Subset:
     """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
 
-    target_transform, if given, runs after the label map."""
+    Arguments as in load_cifar10; target_transform, if given, runs after the label map."""
     remap = remap_label if target_transform is None else _Then(remap_label, target_transform)
-    full = load_cifar10(root, train, transform, remap, download, holdout=holdout, seed=seed)
+    full = load_cifar10(root, train, transform, remap, download, holdout=holdout,
+                        split_seed=split_seed_renamed(split_seed, seed))
     return Subset(full, cifar2_indices(full.targets))
 
 
@@ -262,10 +299,10 @@ def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Te
         images = arrays(images)[0]
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
+        raise InvalidInput(f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
                          f"{tuple(x.shape)}; pass dataset.data, not transformed tensors")
     if x.shape[0] == 0:
-        raise ValueError("no images to compute statistics from: the dataset is empty")
+        raise InvalidInput("no images to compute statistics from: the dataset is empty")
     values = torch.arange(256, dtype=torch.float64) / 255
     mean, std = [], []
     for c in range(3):

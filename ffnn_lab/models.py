@@ -1,10 +1,10 @@
-"""The course's fully connected networks, and each one's training recipe."""
+"""The course's fully connected networks, by name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
+
+from .errors import InvalidInput
 
 N_INPUTS = 3 * 32 * 32  # a flattened CIFAR image: 3,072 features
 HEADS = {None: None, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax}
@@ -12,7 +12,7 @@ HEADS = {None: None, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax}
 
 def _head(head: str | None) -> list[nn.Module]:
     if head not in HEADS:
-        raise ValueError(f"head={head!r}: choose one of {list(HEADS)}")
+        raise InvalidInput(f"head={head!r}: choose one of {list(HEADS)}")
     return [] if head is None else [HEADS[head](dim=1)]
 
 
@@ -53,36 +53,26 @@ def best(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequentia
     return nn.Sequential(*layers, nn.Linear(size, 2))
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How a model is trained by default; the CLI's flags override any field."""
-
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-2
-    optimizer: str = "sgd"  # "sgd" (plain, as in the lecture) or "adamw"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    schedule: str = "constant"  # or "onecycle"
-    max_shift: int = 0  # random translation in pixels (0: no augmentation)
-    flip: bool = False
-    mixup: float = 0.0  # mixup strength alpha: blend pairs of images and their labels (0: off)
-
-
 MODELS = {"baseline": baseline, "small": small, "deep": deep, "best": best}
-RECIPES = {
-    "baseline": Recipe(),
-    "small": Recipe(),
-    "deep": Recipe(),
-    "best": Recipe(epochs=150, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
-                   schedule="onecycle", max_shift=3, flip=True, mixup=0.2),
-}
+
+
+def __getattr__(name: str):
+    """RECIPES moved to ffnn_lab.train, beside the training it describes; the old name still works."""
+    if name == "RECIPES":
+        import warnings
+
+        from . import train
+
+        warnings.warn("ffnn_lab.models.RECIPES moved to ffnn_lab.train.RECIPES", DeprecationWarning,
+                      stacklevel=2)
+        return train.RECIPES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_model(name: str) -> nn.Module:
     """A fresh model by name (see MODELS)."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+        raise InvalidInput(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
     return MODELS[name]()
 
 

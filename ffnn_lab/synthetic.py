@@ -60,14 +60,12 @@ class SyntheticCIFAR10(CIFAR10):
         train: bool = True,
         transform: Callable | None = None,
         target_transform: Callable | None = None,
-        download: bool = False,
-        n_per_class: int | None = None,
+        download: bool = False,  # accepted like CIFAR10's; there is nothing to download
     ) -> None:
         VisionDataset.__init__(self, root or "synthetic", transform=transform,
                                target_transform=target_transform)
         self.train = train
-        n = n_per_class or (300 if train else 100)
-        self.data, self.targets = make_images(n, seed=0 if train else 1)
+        self.data, self.targets = make_images(300 if train else 100, seed=0 if train else 1)
         self.classes = list(CLASSES)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 

@@ -1,7 +1,9 @@
-"""The fast path: a dataset preloaded once as normalised tensors on the device, batched by index."""
+"""The fast path: CIFAR-2 preloaded once as normalised tensors on the device, minibatches drawn by
+index, and augmentation applied to a whole batch at once (shifts, flips, mixup)."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,7 +11,15 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset, Subset
 
-from .data import arrays, channel_stats, cifar2_indices, describe, load_cifar2, load_cifar10
+from .data import (
+    arrays,
+    channel_stats,
+    cifar2_indices,
+    describe,
+    load_cifar2,
+    load_cifar10,
+    split_seed_renamed,
+)
 from .labels import remap_label
 
 
@@ -109,15 +119,19 @@ class Prepared:
     summary: str
 
 
-def prepare_cifar2(root: str | None = None, device: str | torch.device = "cpu",
-                   download: bool = False, *, holdout: int = 2000, seed: int = 0) -> Prepared:
+def prepare_cifar2(root: str | os.PathLike | None = None, device: str | torch.device = "cpu",
+                   download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
+                   seed: int | None = None) -> Prepared:
     """CIFAR-2 train and validation preloaded on device, normalised with the training split's
-    per-channel CIFAR-10 statistics (as the lecture's Normalize uses). Rows keep the source's order:
-    an image-folder copy is sorted by class, so take random rows, not the first n, for samples."""
-    full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, seed=seed)
+    per-channel CIFAR-10 statistics (as the lecture's Normalize uses). root and download as in
+    load_cifar10; holdout and split_seed choose the validation images when the copy has no test split.
+    Rows keep the source's order: an image-folder copy is sorted by class, so take random rows, not
+    the first n, for samples."""
+    split_seed = split_seed_renamed(split_seed, seed)
+    full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, split_seed=split_seed)
     mean, std = channel_stats(full.data)
     train = Subset(full, cifar2_indices(full.targets))
-    val = load_cifar2(root, False, download=download, holdout=holdout, seed=seed)
+    val = load_cifar2(root, False, download=download, holdout=holdout, split_seed=split_seed)
     summary = f"{describe(train)}\n{describe(val)}"
     return Prepared(preload(train, mean, std, device), preload(val, mean, std, device),
                     mean, std, summary)

@@ -1,26 +1,93 @@
-"""Training and evaluation: minibatch SGD (fit), the lecture's other two regimes, accuracy."""
+"""Training and evaluation: the recipe, minibatch training (fit), the lecture's other two regimes."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
+from .errors import InvalidInput, TrainingDiverged, TrainingUnstable
 from .tensors import TensorData, augment, batches, blend
 
+# The optimiser and schedule choices, defined once; the CLI offers exactly these names.
+OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], Recipe], torch.optim.Optimizer]] = {
+    # fused: one pass over each weight per step instead of several (the step is memory-bound)
+    "sgd": lambda params, r: torch.optim.SGD(params, lr=r.lr, momentum=r.momentum,
+                                             weight_decay=r.weight_decay, fused=True),
+    "adamw": lambda params, r: torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay, fused=True),
+}
+SCHEDULES = ("constant", "onecycle")
+# An epoch loss this many times the first batch's (or 1, whichever is larger) means the run broke.
+UNSTABLE_FACTOR = 10
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; .history holds the epochs finished before it."""
 
-    def __init__(self, message: str, history: list[dict]) -> None:
-        super().__init__(message)
-        self.history = history
+@dataclass(frozen=True)
+class Recipe:
+    """How a network is trained: the default is the lecture's (100 epochs of plain SGD, batch 64, lr 0.01)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-2
+    optimizer: str = "sgd"  # a name in OPTIMIZERS: "sgd" (as in the lecture) or "adamw"
+    momentum: float = 0.0  # SGD's only: AdamW keeps its own running averages
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # or "onecycle": warm up, then anneal, over the whole run
+    max_shift: int = 0  # random translation in pixels (0: no augmentation)
+    flip: bool = False  # random left-right mirroring
+    mixup: float = 0.0  # mixup strength alpha: blend pairs of images and their labels (0: off)
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        at_least_0 = {"momentum": self.momentum, "weight_decay": self.weight_decay,
+                      "max_shift": self.max_shift, "mixup": self.mixup}
+        for name, value in positive.items():
+            if not 0 < value < math.inf:
+                raise InvalidInput(f"{name}={value}: use a finite number greater than 0")
+        for name, value in at_least_0.items():
+            if not 0 <= value < math.inf:
+                raise InvalidInput(f"{name}={value}: use 0 (off) or a finite positive number")
+        for name, value in {"epochs": self.epochs, "batch_size": self.batch_size,
+                            "max_shift": self.max_shift}.items():
+            if not isinstance(value, int):
+                raise InvalidInput(f"{name}={value}: use a whole number")
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidInput(f"unknown optimizer={self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise InvalidInput(f"unknown schedule={self.schedule!r}: use one of {', '.join(SCHEDULES)}")
+        if self.momentum and self.optimizer != "sgd":
+            # AdamW keeps its own running averages (betas); silently dropping momentum would mislead
+            raise InvalidInput(f"momentum={self.momentum:g} applies to optimizer='sgd' only: "
+                               "choose optimizer='sgd', or drop momentum")
+
+    def describe(self) -> str:
+        """One line a student can read: how this recipe trains."""
+        extras = [f"momentum {self.momentum:g}" if self.momentum else "",
+                  f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
+                  f"{self.schedule} schedule" if self.schedule != "constant" else "",
+                  f"shifts up to {self.max_shift} px" if self.max_shift else "",
+                  "flips" if self.flip else "", f"mixup {self.mixup:g}" if self.mixup else ""]
+        return (f"recipe: {self.epochs} epochs, batch {self.batch_size}, {self.optimizer} lr {self.lr:g}"
+                + "".join(f", {e}" for e in extras if e))
+
+
+# Each named model's default recipe (ffnn_lab.models.MODELS builds the networks).
+RECIPES = {
+    "baseline": Recipe(),
+    "small": Recipe(),
+    "deep": Recipe(),
+    "best": Recipe(epochs=150, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
+                   schedule="onecycle", max_shift=3, flip=True, mixup=0.2),
+}
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -28,15 +95,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        device = torch.device(device)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in {"cpu", "cuda"}:
-        raise ValueError(f"unknown device {str(device)!r}: use auto, cpu or cuda")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but this torch sees no CUDA GPU "
-                         f"(torch {torch.__version__}): use --device cpu or auto")
-    return device
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        resolved = None
+    if resolved is None or resolved.type not in {"cpu", "cuda"}:
+        raise InvalidInput(f"unknown device {str(device)!r}: use 'auto', 'cpu' or 'cuda'")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInput(f"device {str(device)!r} asked for, but this torch sees no CUDA GPU "
+                           f"(torch {torch.__version__}): use 'cpu' or 'auto'")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise InvalidInput(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} "
+                           "CUDA GPU(s), numbered from 0")
+    return resolved
 
 
 Data = TensorData | DataLoader
@@ -54,121 +124,144 @@ def _batches(data: Data, batch_size: int, shuffle: bool, generator: torch.Genera
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: Data, batch_size: int = 1024) -> torch.Tensor:
-    """The predicted class (argmax of the outputs) for every sample, in order, on the CPU."""
+def _predictions(model: nn.Module, data: Data, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(predicted class, label) for every sample, in order, on the CPU, from one pass over data."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    preds = [model(x).argmax(dim=1) for x, _ in _batches(data, batch_size, False, None, device)]
-    model.train(was_training)
-    return torch.cat(preds).cpu()
+    preds, labels = [], []
+    try:
+        for x, y in _batches(data, batch_size, False, None, device):
+            preds.append(model(x).argmax(dim=1))
+            labels.append(y)
+    finally:
+        model.train(was_training)
+    return torch.cat(preds).cpu(), torch.cat(labels).cpu()
 
 
-def labels_of(data: Data) -> torch.Tensor:
-    """The labels of data, in order, on the CPU."""
-    if isinstance(data, TensorData):
-        return data.y.cpu()
-    return torch.cat([torch.as_tensor(y) for _, y in data])
+def predict(model: nn.Module, data: Data, batch_size: int = 1024) -> torch.Tensor:
+    """The predicted class (argmax of the outputs) for every sample, in order, on the CPU."""
+    return _predictions(model, data, batch_size)[0]
 
 
 def evaluate(model: nn.Module, data: Data, batch_size: int = 1024) -> float:
     """Accuracy of model on data: the share of samples whose argmax is the label."""
-    if isinstance(data, DataLoader) and isinstance(data.sampler, torch.utils.data.RandomSampler):
-        raise ValueError("evaluate needs a DataLoader with shuffle=False, so that predictions "
-                         "and labels line up")
-    preds = predict(model, data, batch_size)
-    return (preds == labels_of(data)).float().mean().item()
+    if isinstance(data, DataLoader) and isinstance(data.sampler, RandomSampler):
+        raise InvalidInput("evaluate needs a DataLoader with shuffle=False, so that every sample "
+                           "is counted once, in order")
+    preds, labels = _predictions(model, data, batch_size)
+    return (preds == labels).float().mean().item()
 
 
-def make_optimizer(model: nn.Module, name: str, lr: float, momentum: float = 0.0,
-                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """SGD (the lecture's) or AdamW over model's parameters, as one fused update per parameter."""
-    # fused: one pass over each weight per step instead of several (the step is memory-bound)
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                               weight_decay=weight_decay, fused=True)
-    if name == "adamw":
-        if momentum:  # AdamW keeps its own running averages (betas); silently dropping it would mislead
-            raise ValueError(f"momentum={momentum:g} applies to the sgd optimizer only: choose sgd "
-                             "(--optimizer sgd), or drop momentum")
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-    raise ValueError(f"unknown optimizer {name!r}: use sgd or adamw")
+def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    """The recipe's optimiser (see OPTIMIZERS) over model's parameters."""
+    return OPTIMIZERS[recipe.optimizer](model.parameters(), recipe)
 
 
-def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int = 100,
-        batch_size: int = 64, lr: float = 1e-2, optimizer: str = "sgd", momentum: float = 0.0,
-        weight_decay: float = 0.0, schedule: str = "constant", max_shift: int = 0,
-        flip: bool = False, mixup: float = 0.0, loss_fn: nn.Module | None = None, seed: int = 0,
-        progress: bool = True) -> list[dict]:
-    """Minibatch training; returns one dict per epoch: epoch, loss, train_accuracy, val_accuracy, seconds.
+def make_schedule(opt: torch.optim.Optimizer, recipe: Recipe,
+                  steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The recipe's learning-rate schedule, stepped once per batch; None for a constant rate."""
+    if recipe.schedule == "onecycle":
+        steps = recipe.epochs * steps_per_epoch
+        return torch.optim.lr_scheduler.OneCycleLR(opt, recipe.lr, total_steps=steps)
+    return None
 
-    train_accuracy is counted on the epoch's own (augmented) batches as they go by, for free; with
-    mixup, against the label of the stronger image in each blend.
-    Ctrl-C stops after the current batch and returns the epochs finished so far."""
-    if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise ValueError(f"epochs={epochs}, batch_size={batch_size}, lr={lr}: "
-                         "each must be positive")
-    if max_shift < 0 or not 0 <= mixup < math.inf:
-        raise ValueError(f"max_shift={max_shift}, mixup={mixup}: use 0 (off) or a positive value")
+
+def _recipe_for(train: Data, recipe: Recipe | None, changes: dict[str, Any]) -> Recipe:
+    """recipe (default: the lecture's) with changes applied; a DataLoader keeps its own batch size."""
+    fields = [f.name for f in dataclasses.fields(Recipe)]
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        raise InvalidInput(f"fit() got {', '.join(unknown)}: not a recipe field; use {', '.join(fields)}")
+    if isinstance(train, DataLoader) and changes.get("batch_size", train.batch_size) != train.batch_size:
+        raise InvalidInput(f"batch_size={changes['batch_size']} but the DataLoader makes batches of "
+                           f"{train.batch_size}: drop batch_size=, or build the DataLoader with it")
+    return dataclasses.replace(recipe or Recipe(), **changes)
+
+
+def _forward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, loss_fn: nn.Module,
+             gen: torch.Generator, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Augment and blend a batch as the recipe asks, then run it: (loss, outputs, labels to count).
+
+    With mixup, accuracy counts the label of the stronger image in each blend."""
+    if recipe.max_shift or recipe.flip:
+        x = augment(x, recipe.max_shift, recipe.flip, gen)
+    if not recipe.mixup:
+        out = model(x)
+        return loss_fn(out, y), out, y
+    x, partner_y, lam = blend(x, y, recipe.mixup, gen, rng)
+    out = model(x)
+    loss = lam * loss_fn(out, y) + (1 - lam) * loss_fn(out, partner_y)
+    return loss, out, (y if lam >= 0.5 else partner_y)
+
+
+class _EpochSums:
+    """Loss and correct predictions summed over an epoch on the device: no host sync per batch."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss = torch.zeros((), device=device)
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.seen = 0
+
+    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss += loss.detach() * len(y)
+        self.correct += (out.argmax(dim=1) == y).sum()
+        self.seen += len(y)
+
+
+def _lr_advice(lr: float) -> str:
+    return f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}."
+
+
+def fit(model: nn.Module, train: Data, val: Data | None = None, recipe: Recipe | None = None, *,
+        seed: int = 0, loss_fn: nn.Module | None = None, progress: bool = True,
+        **changes: Any) -> list[dict]:
+    """Minibatch training by recipe (default: the lecture's), any field changed by keyword, e.g.
+    fit(model, data.train, data.val, epochs=8, lr=1e-3). Returns one dict per epoch: epoch, loss,
+    train_accuracy (counted on the epoch's own augmented batches as they go by), val_accuracy, seconds.
+
+    seed drives everything random in training: shuffling, augmentation, mixup and dropout (it reseeds
+    torch's global generator). A NaN loss stops training (TrainingDiverged); an epoch loss far above
+    the first batch's warns (TrainingUnstable). Ctrl-C returns the epochs finished so far."""
+    recipe = _recipe_for(train, recipe, changes)
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    torch.manual_seed(seed)  # dropout masks: this reseeds torch's global generator
+    torch.manual_seed(seed)  # dropout masks
     gen = torch.Generator().manual_seed(seed)  # shuffling and augmentation
     rng = random.Random(seed)  # mixup's blend weights
-    opt = make_optimizer(model, optimizer, lr, momentum, weight_decay)
-    n_batches = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / batch_size)
-    if schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * n_batches)
-    elif schedule == "constant":
-        sched = None
-    else:
-        raise ValueError(f"unknown schedule {schedule!r}: use constant or onecycle")
-    history: list[dict] = []
+    opt = make_optimizer(model, recipe)
+    steps = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / recipe.batch_size)
+    sched = make_schedule(opt, recipe, steps)
+    # On the CPU check every batch for NaN; on a GPU that would copy a flag back each batch,
+    # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
     check_each_batch = device.type == "cpu"
-
-    def diverged(value: float):
-        raise TrainingDiverged(
-            f"the loss became {value} in epoch {len(history) + 1}: training stopped. "
-            f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}.", history)
-
-    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+    history: list[dict] = []
+    first_loss = None  # the untrained network's loss: the yardstick for TrainingUnstable
+    bar = tqdm(range(1, recipe.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
     try:
         for epoch in bar:
             start = time.perf_counter()
             model.train()
-            total_loss = torch.zeros((), device=device)
-            correct = torch.zeros((), dtype=torch.long, device=device)
-            seen = 0
-            for x, y in _batches(train, batch_size, True, gen, device):
-                if max_shift or flip:
-                    x = augment(x, max_shift, flip, gen)
-                if mixup:
-                    x, partner_y, lam = blend(x, y, mixup, gen, rng)
-                    out = model(x)
-                    loss = lam * loss_fn(out, y) + (1 - lam) * loss_fn(out, partner_y)
-                    if lam < 0.5:  # train accuracy counts the label of the dominant image
-                        y = partner_y
-                else:
-                    out = model(x)
-                    loss = loss_fn(out, y)
-                # On the CPU check every batch; on a GPU that would copy a flag back each batch,
-                # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
+            sums = _EpochSums(device)
+            for x, y in _batches(train, recipe.batch_size, True, gen, device):
+                loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
                 if check_each_batch and not torch.isfinite(loss):
-                    diverged(loss.item())
+                    raise _diverged(loss.item(), recipe.lr, history)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 if sched is not None:
                     sched.step()
-                total_loss += loss.detach() * len(y)
-                correct += (out.argmax(dim=1) == y).sum()
-                seen += len(y)
-            if not check_each_batch and not torch.isfinite(total_loss):
-                diverged(total_loss.item())
-            record = {"epoch": epoch, "loss": total_loss.item() / seen,
-                      "train_accuracy": correct.item() / seen,
-                      "val_accuracy": evaluate(model, val) if val is not None else None}
-            record["seconds"] = time.perf_counter() - start
+                if first_loss is None:
+                    first_loss = loss.item()
+                sums.add(loss, out, y)
+            if not check_each_batch and not torch.isfinite(sums.loss):
+                raise _diverged(sums.loss.item(), recipe.lr, history)
+            record = {"epoch": epoch, "loss": sums.loss.item() / sums.seen,
+                      "train_accuracy": sums.correct.item() / sums.seen,
+                      "val_accuracy": evaluate(model, val) if val is not None else None,
+                      "seconds": time.perf_counter() - start}
+            _warn_if_unstable(record, history, first_loss, recipe.lr)
             history.append(record)
             bar.set_postfix(loss=f"{record['loss']:.4f}", train=f"{record['train_accuracy']:.3f}",
                             **({"val": f"{record['val_accuracy']:.3f}"} if val is not None else {}))
@@ -180,19 +273,38 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     return history
 
 
+def _diverged(value: float, lr: float, history: list[dict]) -> TrainingDiverged:
+    return TrainingDiverged(f"the loss became {value} in epoch {len(history) + 1}: training stopped. "
+                            + _lr_advice(lr), history)
+
+
+def _warn_if_unstable(record: dict, history: list[dict], first_loss: float | None, lr: float) -> None:
+    """Warn once per run when an epoch's loss ends far above where training started."""
+    limit = UNSTABLE_FACTOR * max(first_loss or 0.0, 1.0)
+    if record["loss"] > limit and all(h["loss"] <= limit for h in history):
+        warnings.warn(f"the epoch loss grew from {first_loss:.3g} (first batch) to {record['loss']:.3g} "
+                      f"in epoch {record['epoch']}: the network is not learning. " + _lr_advice(lr),
+                      TrainingUnstable, stacklevel=3)
+
+
 def train_full_batch(model: nn.Module, data: TensorData, epochs: int, lr: float,
                      loss_fn: nn.Module | None = None, chunk: int = 1024) -> list[float]:
-    """Regime A: one update per epoch, with the gradient accumulated over every sample.
+    """Regime A: one update per epoch, with the gradient of the mean loss over every sample.
 
-    The dataset is fed in chunks only to bound memory; the update sees the whole sum."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
+    The dataset is fed in chunks only to bound memory: each chunk's mean loss (loss_fn must average,
+    as the default CrossEntropyLoss() does) is weighted by its share of the data, so the update sees
+    the whole set's mean."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    if getattr(loss_fn, "reduction", "mean") != "mean":
+        raise InvalidInput(f"loss_fn has reduction={loss_fn.reduction!r}: train_full_batch weighs "
+                           "each chunk's mean, so pass a loss with reduction='mean' (the default)")
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
         opt.zero_grad()
         total = 0.0
         for x, y in batches(data, chunk):
-            loss = loss_fn(model(x), y) / len(data)  # mean over the whole set, built up piecewise
+            loss = loss_fn(model(x), y) * (len(y) / len(data))
             loss.backward()  # gradients add up in .grad until the step
             total += loss.item()
         opt.step()
