@@ -22,7 +22,8 @@ def test_there_are_numbered_notebooks():
 def test_committed_form(path):
     nb = nbformat.read(path, as_version=4)
     assert tool.problems(nb, path.name) == []
-    assert "ffnn_lab.banner()" in "".join(c.source for c in nb.cells[:3])
+    assert "ffnn_lab.setup(seed=" in "".join(c.source for c in nb.cells[:3])
+    assert "ffnn_lab.pick(" not in "".join(c.source for c in nb.cells)
 
 
 def test_policy_catches_stray_outputs_and_missing_checks():
