@@ -27,9 +27,7 @@ from pathlib import Path
 
 import torch
 
-from ffnn_lab import DataNotFoundError, Prepared, TensorData, best, fit, prepare_cifar2, resolve_device, shift
-from ffnn_lab.cli import POSITIVE_INT, check_writable
-from ffnn_lab.models import RECIPES
+from ffnn_lab import RECIPES, LabError, TensorData, best, fit, prepare_cifar2, resolve_device, shift
 
 VARIANTS = {  # name: (recipe overrides, network width)
     "recipe": ({}, 768),
@@ -44,17 +42,25 @@ VARIANTS = {  # name: (recipe overrides, network width)
 VIEWS = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]  # test-time copies, each also mirrored
 
 
-def run(name: str, seed: int, data: Prepared, device: torch.device, epochs: int | None = None) -> dict:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above 0."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number greater than 0")
+    return int(text)
+
+
+def run(name: str, seed: int, train: TensorData, val: TensorData, device: torch.device,
+        epochs: int | None = None) -> dict:
     """Train one variant with one seed; return its hold-out logits, plain and test-time averaged."""
     overrides, width = VARIANTS[name]
     recipe = dataclasses.replace(RECIPES["best"], **overrides)
     recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)
     torch.manual_seed(seed)
     model = best(width).to(device)
-    fit(model, data.train, **dataclasses.asdict(recipe), seed=seed, progress=False)
+    fit(model, train, recipe=recipe, seed=seed, progress=False)
     model.eval()
     with torch.no_grad():
-        x = data.val.x
+        x = val.x
         views = [model(shift(v, dx, dy)) for v in (x, x.flip(-1)) for dx, dy in VIEWS]
     return {"name": name, "seed": seed, "logits": views[0].cpu().tolist(),
             "tta": (sum(views) / len(views)).cpu().tolist()}
@@ -64,9 +70,9 @@ def worker(args: argparse.Namespace, jobs: list[tuple[str, int]]) -> None:
     """One process's share of the runs, on tensors the parent saved (plain tensors: weights_only loads)."""
     device = resolve_device(args.device)
     saved = torch.load(args.tensors)
-    data = Prepared(TensorData(saved["xt"].to(device), saved["yt"].to(device)),
-                    TensorData(saved["xv"].to(device), saved["yv"].to(device)), None, None, "")
-    results = [run(name, seed, data, device, args.epochs) for name, seed in jobs]
+    train = TensorData(saved["xt"].to(device), saved["yt"].to(device))
+    val = TensorData(saved["xv"].to(device), saved["yv"].to(device))
+    results = [run(name, seed, train, val, device, args.epochs) for name, seed in jobs]
     args.worker_out.write_text(json.dumps(results))
 
 
@@ -80,10 +86,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", help="a directory, 'synthetic', or unset for the official copy")
     p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="processes at once (default 1)")
-    p.add_argument("--seeds", type=POSITIVE_INT, default=3, help="seeds 0..N-1 per variant (default 3)")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes at once (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 per variant (default 3)")
     p.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run just these variants")
-    p.add_argument("--epochs", type=POSITIVE_INT, help="every variant this long instead (a quick check)")
+    p.add_argument("--epochs", type=positive_int, help="every variant this long instead (a quick check)")
     p.add_argument("--json", type=Path)
     p.add_argument("--worker-jobs", help=argparse.SUPPRESS)
     p.add_argument("--tensors", type=Path, help=argparse.SUPPRESS)
@@ -94,10 +100,11 @@ def main() -> int:
         return 0
 
     try:
-        if args.json:
-            check_writable(args.json, "--json")  # before hours of training, not after
-        data = prepare_cifar2(args.data)
-    except (DataNotFoundError, ValueError) as e:
+        if args.json:  # fail before hours of training, not after
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.touch()
+        data = prepare_cifar2(args.data, download=True)
+    except (LabError, OSError) as e:
         print(f"recipe_sweep: {e}", file=sys.stderr)
         return 2
     print(data.summary, flush=True)

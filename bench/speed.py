@@ -9,7 +9,7 @@ Measures (medians of --repeats runs):
      ToTensor+Normalize) vs the fast path (fit) vs the compute floor (forward, backward and step
      over batches already in memory, nothing else);
   3. per-channel mean/std: stack every ToTensor image vs channel_stats, time and peak memory.
---full-run also times the 100-epoch baseline with the CLI's defaults.
+--full-run also times the 100-epoch baseline with the lecture's recipe (Recipe()).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
 from ffnn_lab import (
+    Recipe,
     baseline,
     channel_stats,
     cifar2_indices,
@@ -36,7 +37,7 @@ from ffnn_lab import (
     remap_label,
     resolve_device,
 )
-from ffnn_lab.config import data_source
+from ffnn_lab.data import find_source
 from ffnn_lab.train import make_optimizer
 
 
@@ -78,8 +79,7 @@ def lecture_stats(ds):
 
 def stats_child(args) -> int:
     """Print the peak memory of one statistics method, measured in a process of its own."""
-    source = data_source(args.data)
-    ds = load_cifar10(source, True, transforms.ToTensor(), download=source is None)
+    ds = load_cifar10(args.data, True, transforms.ToTensor(), download=True)
     fn = {"lecture": lambda: lecture_stats(ds), "package": lambda: channel_stats(ds.data)}
     print(peak_rss_during(fn[args.stats_child]))
     return 0
@@ -104,18 +104,18 @@ def main() -> int:
     if args.stats_child:
         return stats_child(args)
     device = resolve_device(args.device)
-    source = data_source(args.data)
+    source = find_source(args.data)
     torch.manual_seed(0)
-    print(f"data: {source or 'official'}; device: {device}"
+    print(f"data: {source}; device: {device}"
           f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
 
     # Both pipelines start from the same loaded datasets: decoding files is not measured.
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(
         (0.4915, 0.4823, 0.4468), (0.2470, 0.2435, 0.2616))])
-    train10 = load_cifar10(source, True, tf, remap_label, download=source is None)
-    val10 = load_cifar10(source, False, tf, remap_label, download=source is None)
-    r: dict[str, float | int | str | None] = {"device": str(device), "data": source or "official"}
+    train10 = load_cifar10(args.data, True, tf, remap_label, download=True)
+    val10 = load_cifar10(args.data, False, tf, remap_label, download=True)
+    r: dict[str, float | int | str | None] = {"device": str(device), "data": str(source)}
 
     # 1. CIFAR-2 subsets
     def lecture_subsets():
@@ -158,13 +158,13 @@ def main() -> int:
 
     def package_epoch():
         model, _ = fresh()
-        fit(model, fast, epochs=1, batch_size=64, lr=1e-2, progress=False)
+        fit(model, fast, Recipe(epochs=1), progress=False)
         sync(device)
 
     held = list(zip(fast.x.split(64), fast.y.split(64)))  # batches already in memory
 
     def floor_epoch():  # the same update as fit's, with nothing around it
-        model, opt = fresh(lambda m: make_optimizer(m, "sgd", 1e-2))
+        model, opt = fresh(lambda m: make_optimizer(m, Recipe()))
         for x, y in held:
             loss = loss_fn(model(x), y)
             opt.zero_grad()
@@ -178,20 +178,20 @@ def main() -> int:
         print(f"epoch ({name}): {r[f'epoch_{name}_s']:.3f} s", flush=True)
 
     # 3. per-channel statistics, on the 0..1 scale
-    tensors10 = load_cifar10(source, True, transforms.ToTensor(), download=source is None)
+    tensors10 = load_cifar10(args.data, True, transforms.ToTensor(), download=True)
 
     lm, ls = lecture_stats(tensors10)
     pm, ps = channel_stats(tensors10.data)
     assert torch.allclose(lm, pm, atol=1e-4) and torch.allclose(ls, ps, atol=1e-4)
     r["stats_lecture_s"] = median_time(lambda: lecture_stats(tensors10), max(1, args.repeats // 2))
     r["stats_package_s"] = median_time(lambda: channel_stats(tensors10.data), args.repeats)
-    r["stats_lecture_peak_bytes"] = peak_in_fresh_process("lecture", source)
-    r["stats_package_peak_bytes"] = peak_in_fresh_process("package", source)
+    r["stats_lecture_peak_bytes"] = peak_in_fresh_process("lecture", args.data)
+    r["stats_package_peak_bytes"] = peak_in_fresh_process("package", args.data)
 
     if args.full_run:
         model, _ = fresh()
         start = time.perf_counter()
-        fit(model, fast, epochs=100, batch_size=64, lr=1e-2, progress=False)
+        fit(model, fast, Recipe(), progress=False)
         sync(device)
         r["baseline_100_epochs_s"] = time.perf_counter() - start
 

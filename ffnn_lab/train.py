@@ -283,7 +283,7 @@ def _warn_if_unstable(record: dict, history: list[dict], first_loss: float | Non
     limit = UNSTABLE_FACTOR * max(first_loss or 0.0, 1.0)
     if record["loss"] > limit and all(h["loss"] <= limit for h in history):
         warnings.warn(f"the epoch loss grew from {first_loss:.3g} (first batch) to {record['loss']:.3g} "
-                      f"in epoch {record['epoch']}: the network is not learning. " + _lr_advice(lr),
+                      f"in epoch {record['epoch']}: training is unstable. " + _lr_advice(lr),
                       TrainingUnstable, stacklevel=3)
 
 

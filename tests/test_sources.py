@@ -10,9 +10,17 @@ import pytest
 from PIL import Image
 from torchvision.datasets import CIFAR10
 
-from ffnn_lab import CLASSES, DataNotFoundError, carve_holdout, describe, load_cifar2, load_cifar10
+from ffnn_lab import (
+    CLASSES,
+    DataNotFoundError,
+    carve_holdout,
+    describe,
+    load_cifar2,
+    load_cifar10,
+    prepare_cifar2,
+)
 from ffnn_lab import data as data_module
-from ffnn_lab.data import ImageFolderCIFAR10
+from ffnn_lab.data import ImageFolderCIFAR10, find_source
 
 
 def md5(path):
@@ -67,8 +75,32 @@ def test_official_missing_lists_the_ways_out(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError) as e:
         load_cifar10()  # default source: official copy under the data root, not downloaded
     message = str(e.value)
-    for way in ("download", "FFNN_LAB_DATA", "synthetic"):
+    for way in ("download=True", "FFNN_LAB_DATA", "synthetic"):
         assert way in message
+    # a library error speaks Python: no command-line flags, no folder that only one machine has
+    assert "--" not in message and "ffnn-lab" not in message and "shared" not in message
+
+
+def test_download_true_is_a_no_op_where_nothing_can_be_downloaded(tmp_path, official):
+    root, _ = official
+    assert len(load_cifar10(root, download=True)) == 100  # present and verified: nothing fetched
+    write_folder(tmp_path / "folder", "train", per_class=4)
+    assert len(load_cifar10(tmp_path / "folder", download=True, holdout=4)) == 36
+    assert len(load_cifar10("synthetic", download=True)) == 3000
+    data = prepare_cifar2(tmp_path / "folder", download=True, holdout=4)
+    assert (len(data.train), len(data.val)) == (4, 4)
+
+
+def test_an_array_copy_reads_like_the_image_folder(tmp_path):
+    write_folder(tmp_path / "folder", "train", per_class=4)
+    folder = load_cifar10(tmp_path / "folder", holdout=4, split_seed=1)
+    np.savez(tmp_path / "train.npz", data=folder.data, targets=np.array(folder.targets))
+    arrays = load_cifar10(tmp_path, download=True, holdout=0)
+    assert find_source(tmp_path).kind == "folder" and "image-folder copy" in describe(arrays)
+    assert np.array_equal(arrays.data, folder.data) and arrays.targets == folder.targets
+    np.savez(tmp_path / "train.npz", data=folder.data.astype(np.float32), targets=np.array(folder.targets))
+    with pytest.raises(ValueError, match="expected uint8"):
+        load_cifar10(tmp_path, holdout=0)
 
 
 def test_unknown_directory_is_reported(tmp_path):
@@ -108,19 +140,20 @@ def test_image_folder_with_test_split(tmp_path):
 
 def test_image_folder_without_test_carves_a_holdout(tmp_path):
     write_folder(tmp_path, "train", per_class=10)
-    train = load_cifar10(tmp_path, holdout=6, seed=3)
-    val = load_cifar10(tmp_path, train=False, holdout=6, seed=3)
+    train = load_cifar10(tmp_path, holdout=6, split_seed=3)
+    val = load_cifar10(tmp_path, train=False, holdout=6, split_seed=3)
     assert len(train) == 94 and len(val) == 6
     assert sorted(val.targets) == [0, 0, 0, 2, 2, 2]  # stratified over airplane and bird
     assert "hold-out" in describe(val) and "hold-out" in describe(train)
     train_rows = {r.tobytes() for r in train.data}
     assert not any(r.tobytes() in train_rows for r in val.data)  # disjoint
-    again = load_cifar10(tmp_path, train=False, holdout=6, seed=3)
+    again = load_cifar10(tmp_path, train=False, holdout=6, split_seed=3)
     assert np.array_equal(again.data, val.data)
-    other = load_cifar10(tmp_path, train=False, holdout=6, seed=4)
+    other = load_cifar10(tmp_path, train=False, holdout=6, split_seed=4)
     assert not np.array_equal(other.data, val.data)
-    with pytest.raises(ValueError, match="download"):
-        load_cifar10(tmp_path, download=True)
+    with pytest.warns(DeprecationWarning, match="split_seed"):  # the old name, until callers move
+        old = load_cifar10(tmp_path, train=False, holdout=6, seed=4)
+    assert np.array_equal(old.data, other.data)
 
 
 def test_carve_holdout_checks_its_arguments():
