@@ -1,5 +1,6 @@
 """The student release (tools/notebooks.py --student): gaps instead of solutions, and it runs."""
 
+import asyncio
 import importlib.util
 import re
 import subprocess
@@ -144,26 +145,34 @@ WITH_EXERCISES = [p for p in NOTEBOOKS if has_solutions(nbformat.read(p, as_vers
 
 @pytest.fixture(scope="module")
 def executed(release, tmp_path_factory) -> dict:
-    """Each released notebook with exercises, run once in quick mode on synthetic data:
-    {path: (executed notebook, the CellExecutionError or None)}."""
+    """Each released notebook with exercises, run once in quick mode on synthetic data, two at a
+    time (kernel start-up and imports overlap): {path: (executed notebook, error or None)}."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     results = {}
+
+    async def run(path, slots):
+        student = released_path(release, path)
+        nb = nbformat.read(student, as_version=4)
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(student.parent)}})
+        async with slots:
+            try:
+                await client.async_execute()
+                results[path] = (nb, None)
+            except CellExecutionError as error:
+                results[path] = (nb, error)
+
+    async def run_all():
+        slots = asyncio.Semaphore(2)
+        await asyncio.gather(*(run(path, slots) for path in WITH_EXERCISES))
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FFNN_LAB_QUICK", "1")
         mp.setenv("FFNN_LAB_DATA", "synthetic")
         mp.setenv("FFNN_LAB_ROOT", str(tmp_path_factory.mktemp("root")))
-        for path in WITH_EXERCISES:
-            student = released_path(release, path)
-            nb = nbformat.read(student, as_version=4)
-            client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                    resources={"metadata": {"path": str(student.parent)}})
-            try:
-                client.execute()
-                results[path] = (nb, None)
-            except CellExecutionError as error:
-                results[path] = (nb, error)
+        asyncio.run(run_all())
     return results
 
 
