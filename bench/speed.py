@@ -158,7 +158,7 @@ def main() -> int:
 
     def package_epoch():
         model, _ = fresh()
-        fit(model, fast, Recipe(epochs=1), progress=False)
+        fit(model, fast, recipe=Recipe(epochs=1), progress=False)
         sync(device)
 
     held = list(zip(fast.x.split(64), fast.y.split(64)))  # batches already in memory
@@ -191,7 +191,7 @@ def main() -> int:
     if args.full_run:
         model, _ = fresh()
         start = time.perf_counter()
-        fit(model, fast, Recipe(), progress=False)
+        fit(model, fast, recipe=Recipe(), progress=False)
         sync(device)
         r["baseline_100_epochs_s"] = time.perf_counter() - start
 

@@ -102,7 +102,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=POSITIVE_INT, default=1, help="submissions graded at once (default 1)")
     g.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
                    help="grade only the K-th of N shares (by sorted path); merge with grade-merge")
-    g.add_argument("--memory", type=POSITIVE, default=8, help="GiB of memory per process in the sandbox (8)")
+    g.add_argument("--memory", type=POSITIVE,
+                   help="GiB of memory per sandboxed process (default 8, less where --jobs would not fit)")
     g.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
                    help="images graded when the data has no test/ split (default 2000)")
     g.add_argument("--split-seed", type=int, default=0, help="which images that hold-out takes (default 0)")
@@ -172,7 +173,8 @@ def train(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrainingUnstable)
-            history = fit(model, data.train, data.val, recipe, seed=args.seed, progress=not args.quiet)
+            history = fit(model, data.train, data.val, recipe=recipe, seed=args.seed,
+                          progress=not args.quiet)
     except TrainingDiverged as e:
         print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)
         return 1
@@ -218,8 +220,7 @@ def grade(args: argparse.Namespace) -> int:
     from .grading.sandbox import Limits, SandboxUnavailable
 
     check_writable(args.report_dir, "--report-dir", directory=True)
-    limits = Limits(memory_bytes=int(args.memory * (1 << 30)),
-                    cpu_seconds=int(args.timeout * (os.cpu_count() or 1)) + 60)
+    limits = Limits.for_run(args.timeout, args.jobs, args.memory)
     try:
         rows, code = run_grading(args.submissions, args.report_dir, args.data, timeout=args.timeout,
                                  threshold=args.threshold, margin=args.margin, jobs=args.jobs,

@@ -213,12 +213,13 @@ def _lr_advice(lr: float) -> str:
     return f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}."
 
 
-def fit(model: nn.Module, train: Data, val: Data | None = None, recipe: Recipe | None = None, *,
+def fit(model: nn.Module, train: Data, val: Data | None = None, *, recipe: Recipe | None = None,
         seed: int = 0, loss_fn: nn.Module | None = None, progress: bool = True,
         **changes: Any) -> list[dict]:
     """Minibatch training by recipe (default: the lecture's), any field changed by keyword, e.g.
-    fit(model, data.train, data.val, epochs=8, lr=1e-3). Returns one dict per epoch: epoch, loss,
-    train_accuracy (counted on the epoch's own augmented batches as they go by), val_accuracy, seconds.
+    fit(model, data.train, data.val, recipe=RECIPES["best"], epochs=8). Returns one dict per epoch:
+    epoch, loss, train_accuracy (counted on the epoch's own augmented batches as they go by),
+    val_accuracy, seconds.
 
     seed drives everything random in training: shuffling, augmentation, mixup and dropout (it reseeds
     torch's global generator). A NaN loss stops training (TrainingDiverged); an epoch loss far above

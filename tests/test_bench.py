@@ -1,29 +1,41 @@
 """The benchmark scripts run end to end on the synthetic stand-in and report what they claim."""
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
+from ffnn_lab import RECIPES, best, evaluate, fit, prepare_cifar2
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def test_speed_reports_every_ratio(tmp_path):
+def test_speed_finds_the_package_faster_on_every_measurement(tmp_path):
     out = tmp_path / "speed.json"
     subprocess.run([sys.executable, BENCH / "speed.py", "--data", "synthetic", "--device", "cpu",
-                    "--repeats", "1", "--json", out], check=True, capture_output=True)
+                    "--repeats", "3", "--json", out], check=True, capture_output=True)
     r = json.loads(out.read_text())
-    assert r["epoch_speedup"] == r["epoch_lecture_s"] / r["epoch_package_s"]
-    assert r["subset_speedup"] > 1 and all(r[k] > 0 for k in r if k.endswith("_s"))
+    # the script itself asserts both pipelines build the same subsets and the same statistics
+    assert r["subset_speedup"] > 1 and r["epoch_speedup"] > 1 and r["stats_speedup"] > 1
+    if r["stats_memory_ratio"] is not None:  # measured where /proc allows (Linux)
+        assert r["stats_memory_ratio"] < 1
 
 
-def test_recipe_sweep_summarises_seeds_across_workers(tmp_path):
+def test_recipe_sweep_reports_what_fit_gives_for_each_seed(tmp_path):
     out = tmp_path / "sweep.json"
     variant = "60 epochs, width 1024, no mixup"
     subprocess.run([sys.executable, BENCH / "recipe_sweep.py", "--data", "synthetic", "--only", variant,
                     "--seeds", "2", "--workers", "2", "--epochs", "3", "--json", out],
                    check=True, capture_output=True)
     s = json.loads(out.read_text())[variant]
-    assert len(s["seeds"]) == 2 and s["mean"] == sum(s["seeds"]) / 2
-    # 3 epochs instead of 60 (--epochs), still far above chance on the synthetic stand-in
-    assert all(0.8 < a <= 1 for a in [*s["seeds"], s["ensemble_of_all"], s["tta_mean"]])
+    # the same run done here, through the package alone: the sweep trains what it says it trains
+    data = prepare_cifar2("synthetic")
+    recipe = dataclasses.replace(RECIPES["best"], epochs=3, mixup=0.0)
+    torch.manual_seed(1)
+    model = best(1024)
+    fit(model, data.train, recipe=recipe, seed=1, progress=False)  # seed 1: the second worker's run
+    assert len(s["seeds"]) == 2 and s["seeds"][1] == pytest.approx(evaluate(model, data.val), abs=0.011)

@@ -1,24 +1,48 @@
 """`ffnn-lab train`: defaults, JSON, and one clear line for every mistake."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
 
 from ffnn_lab import cli
+from ffnn_lab.train import RECIPES
 
 JSON_KEYS = {"model", "epochs", "batch_size", "lr", "seed", "device", "data", "n_train", "n_val",
              "train_accuracy", "val_accuracy", "final_loss", "seconds", "samples_per_second",
              "history"}
 
 
-def test_defaults_reproduce_the_lectures_run():
-    args = cli.parser().parse_args(["train"])
-    assert (args.model, args.seed, args.holdout, args.device) == ("baseline", 0, 2000, "auto")
-    from ffnn_lab.models import RECIPES
-    r = RECIPES["baseline"]
-    assert (r.epochs, r.batch_size, r.lr, r.optimizer, r.momentum) == (100, 64, 1e-2, "sgd", 0.0)
+class Stop(Exception):
+    pass
+
+
+def test_no_flags_train_the_lectures_recipe_on_its_split(monkeypatch):
+    seen = {}
+    real_prepare = cli.prepare_cifar2
+
+    def prepare(*a, **k):
+        seen["prepare"] = k
+        return real_prepare(*a, **k)
+
+    def fit(model, train, val, *, recipe, **k):
+        seen["fit"] = recipe, k
+        raise Stop
+
+    monkeypatch.setattr(cli, "prepare_cifar2", prepare)
+    monkeypatch.setattr(cli, "fit", fit)
+    with pytest.raises(Stop):
+        cli.main(["train", "--data", "synthetic"])
+    recipe, kwargs = seen["fit"]
+    # the lecture's run: 100 epochs of plain SGD, batch 64, learning rate 0.01, seed 0
+    assert (recipe.epochs, recipe.batch_size, recipe.lr, recipe.optimizer, recipe.momentum,
+            recipe.schedule, recipe.max_shift, recipe.mixup) == (100, 64, 1e-2, "sgd", 0, "constant", 0, 0)
+    assert kwargs["seed"] == 0
+    assert (seen["prepare"]["holdout"], seen["prepare"]["split_seed"]) == (2000, 0)
 
 
 def test_train_writes_the_json_summary(tmp_path, capsys):
@@ -48,11 +72,10 @@ def test_same_seed_same_json(tmp_path):
 
 
 def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys, monkeypatch):
-    from ffnn_lab.models import RECIPES
     calls = []
     real_fit = cli.fit
-    monkeypatch.setattr(cli, "fit", lambda *a, **kw: calls.append(kw) or real_fit(*a, **kw))
-    fit_settings = lambda: {k: v for k, v in calls[-1].items() if k not in ("seed", "progress")}
+    monkeypatch.setattr(cli, "fit", lambda *a, **kw: calls.append(kw["recipe"]) or real_fit(*a, **kw))
+    fit_settings = lambda: vars(calls[-1])
     out = tmp_path / "best.json"
     assert cli.main(["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet",
                      "--json", str(out)]) == 0
@@ -70,12 +93,13 @@ def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys, monk
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "/no/such/dir"], "does not exist"),
-    (["train", "--data", "synthetic", "--device", "tpu"], "unknown device"),
-    (["train", "--data", "synthetic", "--device", "mps"], "unknown device"),
+    (["train", "--data", "synthetic", "--device", "tpu"], "unknown device 'tpu'"),
+    (["train", "--data", "synthetic", "--device", "mps"], "unknown device 'mps'"),
     (["train", "--data", "synthetic", "--json", "/proc/nope/r.json"], "--json"),
     (["train", "--data", "synthetic", "--json", "/"], "is a directory"),
     (["train", "--data", "synthetic", "--holdout", "3", "--epochs", "1", "--quiet"], None),
-    (["train", "--data", "synthetic", "--model", "best", "--momentum", "0.9"], "--optimizer sgd"),
+    (["train", "--data", "synthetic", "--model", "best", "--momentum", "0.9"],
+     "--momentum 0.9 applies to --optimizer sgd only"),
 ])
 def test_bad_data_and_devices_give_one_clear_line(argv, message, capsys):
     code = cli.main(argv)
@@ -103,6 +127,17 @@ def test_bad_arguments_exit_2_with_usage(argv, message, capsys):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_an_exploding_loss_exits_1_with_advice_after_writing_the_summary(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert cli.main(["train", "--data", "synthetic", "--epochs", "3", "--lr", "1e9", "--quiet",
+                     "--json", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "training is unstable" in err and "try 1e+08" in err and "Traceback" not in err
+    summary = json.loads(out.read_text())
+    assert summary["epochs"] == 3 and "grew from" in summary["unstable"]
+    assert summary["final_loss"] > 1e6
+
+
 def test_diverging_run_exits_1_with_advice(capsys, monkeypatch):
     from ffnn_lab import models
     monkeypatch.setitem(models.MODELS, "baseline",
@@ -118,11 +153,16 @@ def _poisoned(model):
     return model
 
 
-def test_module_and_console_script_run_without_traceback(tmp_path):
-    env_run = subprocess.run([sys.executable, "-m", "ffnn_lab", "train", "--data", str(tmp_path)],
-                             capture_output=True, text=True)
-    assert env_run.returncode == 2
-    assert "Ways out" in env_run.stderr and "Traceback" not in env_run.stderr
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "ffnn_lab"], ["ffnn-lab"]])
+def test_module_and_console_script_run_without_traceback(tmp_path, command):
+    if command == ["ffnn-lab"]:  # the installed entry point, beside this interpreter
+        script = shutil.which("ffnn-lab", path=str(Path(sys.executable).parent))
+        if script is None:
+            pytest.skip("ffnn-lab is not installed beside this interpreter (pip install -e .)")
+        command = [script]
+    run = subprocess.run([*command, "train", "--data", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "Ways out" in run.stderr and "--data synthetic" in run.stderr  # the CLI's own hints
 
 
 def test_empty_holdout_is_explained(tmp_path, capsys):
@@ -139,12 +179,22 @@ def test_environment_variable_is_named_in_errors(monkeypatch, capsys):
     assert "FFNN_LAB_DATA='xx garbage'" in capsys.readouterr().err
 
 
-def test_seed_changes_training_not_the_split(monkeypatch):
-    import ffnn_lab.cli as cli_module
-    seen = []
-    real = cli_module.prepare_cifar2
-    monkeypatch.setattr(cli_module, "prepare_cifar2",
-                        lambda *a, **k: seen.append(k["seed"]) or real(*a, **k))
-    cli.main(["train", "--data", "synthetic", "--epochs", "1", "--seed", "5", "--quiet"])
-    cli.main(["train", "--data", "synthetic", "--epochs", "1", "--split-seed", "2", "--quiet"])
-    assert seen == [0, 2]
+def test_seed_changes_training_and_split_seed_the_split(tmp_path, monkeypatch):
+    from test_sources import write_folder
+    write_folder(tmp_path / "copy", "train", per_class=6)
+    splits, runs = [], []
+    real = cli.prepare_cifar2
+
+    def prepare(*a, **k):
+        data = real(*a, **k)
+        splits.append(torch.cat([data.val.x.flatten(), data.train.x.flatten()]))
+        return data
+
+    monkeypatch.setattr(cli, "prepare_cifar2", prepare)
+    for flags in (["--seed", "5"], ["--seed", "6"], ["--split-seed", "2"]):
+        out = tmp_path / "run.json"
+        assert cli.main(["train", "--data", str(tmp_path / "copy"), "--holdout", "4", "--epochs", "2",
+                         "--quiet", "--json", str(out), *flags]) == 0
+        runs.append([h["loss"] for h in json.loads(out.read_text())["history"]])
+    assert torch.equal(splits[0], splits[1]) and runs[0] != runs[1]  # --seed: same split, new training
+    assert not torch.equal(splits[0], splits[2])  # --split-seed: other hold-out images

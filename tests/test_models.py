@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from ffnn_lab import baseline, best, build_model, count_parameters, deep, small
-from ffnn_lab.models import MODELS, RECIPES
+from ffnn_lab.models import MODELS
+from ffnn_lab.train import RECIPES
 
 
 def test_parameter_counts_are_the_lectures():
@@ -39,3 +40,9 @@ def test_architecture_follows_the_lecture():
 def test_unknown_model_is_named():
     with pytest.raises(ValueError, match="unknown model 'cnn'.*baseline"):
         build_model("cnn")
+
+
+def test_the_old_recipes_name_still_answers_with_a_warning():
+    from ffnn_lab import models
+    with pytest.warns(DeprecationWarning, match="ffnn_lab.train.RECIPES"):
+        assert models.RECIPES is RECIPES

@@ -59,10 +59,9 @@ def test_fit_returns_a_history_that_improves(data):
 def test_a_recipe_and_its_fields_as_keywords_train_the_same(data):
     recipe = dataclasses.replace(RECIPES["best"], epochs=2)
     runs = []
-    for args, kwargs in [((recipe,), {}), ((), dataclasses.asdict(recipe)),
-                         ((RECIPES["best"],), {"epochs": 2})]:
+    for kwargs in [{"recipe": recipe}, dataclasses.asdict(recipe), {"recipe": RECIPES["best"], "epochs": 2}]:
         torch.manual_seed(0)
-        runs.append(without_time(fit(best(width=64), data.train, data.val, *args, progress=False, **kwargs)))
+        runs.append(without_time(fit(best(width=64), data.train, data.val, progress=False, **kwargs)))
     assert runs[0] == runs[1] == runs[2]
     with pytest.raises(InvalidInput, match="epoch: not a recipe field"):
         fit(baseline(), data.train, epoch=3, progress=False)
