@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +50,20 @@ def friendly_divergence(shell, etype, value, tb, tb_offset=None) -> list[str]:
     return stb
 
 
+def quiet_by_this_cell(displayhook) -> bool:
+    """IPython's test for a trailing ';', read from the running cell rather than from history.
+
+    IPython looks at the last cell in its history, and runs that do not store history (nbval
+    re-running a notebook) would then print the `True` of a check cell ending in ';'."""
+    result = displayhook.exec_result
+    if result is None or result.info is None:
+        return type(displayhook).quiet(displayhook)
+    return displayhook.semicolon_at_end_of_expression(result.info.raw_cell)
+
+
 def install_ipython_handler() -> bool:
-    """Show TrainingDiverged as one friendly line when running under IPython; False elsewhere."""
+    """Under IPython: TrainingDiverged as one friendly line, and ';' honoured in every run.
+    False outside IPython."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -59,6 +72,9 @@ def install_ipython_handler() -> bool:
     if shell is None:
         return False
     shell.set_custom_exc((TrainingDiverged,), friendly_divergence)
+    hook = shell.displayhook
+    if hasattr(hook, "exec_result") and hasattr(hook, "semicolon_at_end_of_expression"):
+        hook.quiet = types.MethodType(quiet_by_this_cell, hook)
     return True
 
 

@@ -66,3 +66,20 @@ def test_divergence_is_one_friendly_line_under_ipython(capsys):
         assert "ZeroDivisionError" in capsys.readouterr().out
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_semicolon_silences_a_cell_even_when_history_is_not_stored(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import ffnn_lab; lab = ffnn_lab.setup(seed=0)")
+        capsys.readouterr()
+        shell.run_cell("1 + 41", store_history=False)      # nbval runs cells like this
+        assert "42" in capsys.readouterr().out
+        shell.run_cell("print('checked'); 1 + 41;", store_history=False)
+        assert capsys.readouterr().out == "checked\n"
+        shell.run_cell("1 + 42", store_history=False)      # the previous ';' does not leak
+        assert "43" in capsys.readouterr().out
+    finally:
+        InteractiveShell.clear_instance()

@@ -1,0 +1,208 @@
+"""The grader's parts on their own: the graph file, its rules, the reports, submission reading, the bar."""
+
+import csv
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ffnn_lab import baseline, best
+from ffnn_lab.grading import exercise, graph, reports, runner
+
+X = torch.randn(graph.BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+def exported(model) -> bytes:
+    graph_spec, weights = graph.to_graph(model)
+    return pack(graph_spec, weights)
+
+
+def pack(graph_spec: dict, weights: dict, **extra) -> bytes:
+    buf = io.BytesIO()
+    np.savez(
+        buf, __graph__=np.array(json.dumps(graph_spec)), **{f"w_{k}": v for k, v in weights.items()}, **extra
+    )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("build", [baseline, best])
+def test_an_exported_model_computes_what_the_model_computes(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    g = graph.load_graph(exported(model))
+    assert graph.rule_problems(g) == []
+    with torch.no_grad():
+        assert torch.allclose(graph.run_graph(g, X), model(X), atol=1e-5)
+
+
+def test_convolution_and_pooling_are_named_and_refused():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1024, 2))
+    problems = graph.rule_problems(graph.load_graph(exported(model)))
+    assert problems == ["aten.conv2d.default (a convolution)", "aten.max_pool2d.default (pooling)"]
+
+
+def forged(op: str, args=None) -> bytes:
+    spec, weights = graph.to_graph(nn.Sequential(nn.Flatten(), nn.Linear(3072, 2)))
+    spec["nodes"].append({"name": "evil", "op": op, "args": args or [{"ref": spec["output"]}], "kwargs": {}})
+    spec["output"] = "evil"
+    return pack(spec, weights)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        "system.default",
+        "__import__",
+        "_convolution.default",
+        "index.Tensor",
+        "avg_pool2d.default",
+        "max.dim",
+        "mean.dim",
+    ],
+)
+def test_a_forged_graph_cannot_name_its_way_past_the_rules(op):
+    g = graph.load_graph(forged(op))
+    assert any(op in p for p in graph.rule_problems(g))
+    with pytest.raises(graph.ExportError):
+        graph.run_graph(g, X)  # never looked up, let alone called
+
+
+def test_training_mode_layers_are_refused():
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(3072, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 2)
+    )
+    spec, weights = graph.to_graph(model)
+    for node in spec["nodes"]:
+        if node["op"] in ("batch_norm.default", "dropout.default"):
+            node["args"][5 if node["op"] == "batch_norm.default" else 2] = True
+    problems = graph.rule_problems(graph.load_graph(pack(spec, weights)))
+    assert len(problems) == 2 and all("training mode" in p for p in problems)
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "pickled", "unknown ref", "bad name", "no graph", "object"])
+def test_damaged_or_forged_files_are_refused_without_unpickling(damage):
+    spec, weights = graph.to_graph(nn.Sequential(nn.Flatten(), nn.Linear(3072, 2)))
+    if damage == "not a zip":
+        data = b"PK\x03\x04 not really"
+    elif damage == "pickled":
+        buf = io.BytesIO()
+        np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        data = buf.getvalue()  # an .npy of objects, not a graph file
+    elif damage == "unknown ref":
+        spec["nodes"][0]["args"][0] = {"ref": "elsewhere"}
+        data = pack(spec, weights)
+    elif damage == "bad name":
+        spec["nodes"][0]["name"] = "a.b; rm -rf"
+        data = pack(spec, weights)
+    elif damage == "no graph":
+        buf = io.BytesIO()
+        np.savez(buf, **{f"w_{k}": v for k, v in weights.items()})
+        data = buf.getvalue()
+    else:
+        buf = io.BytesIO()
+        np.savez(buf, __graph__=np.array(json.dumps(spec)), w_x=np.array([object()], dtype=object))
+        data = buf.getvalue()
+    with pytest.raises(graph.ExportError):
+        graph.load_graph(data)
+
+
+def test_wrong_shapes_and_non_modules_are_explained():
+    with pytest.raises(graph.ExportError, match="not a torch.nn.Module"):
+        graph.to_graph(lambda x: x)
+    with pytest.raises(graph.ExportError, match="nn.Flatten"):
+        graph.to_graph(nn.Linear(3072, 2))
+    with pytest.raises(graph.ExportError, match=r"2 scores per image"):
+        graph.to_graph(nn.Sequential(nn.Flatten(), nn.Linear(3072, 3)))
+
+
+def test_export_leaves_the_students_model_as_it_was():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 2), nn.Dropout(0.1)).train()
+    graph.to_graph(model)
+    assert model.training
+
+
+def test_the_contract_check_says_what_is_wrong(capsys):
+    assert exercise.contract(baseline()) is True
+    assert "OK" in capsys.readouterr().out
+    assert exercise.contract(nn.Sequential(nn.Conv2d(3, 2, 32), nn.Flatten())) is False
+    assert "convolution" in capsys.readouterr().out
+
+
+def test_the_bar_is_a_clear_margin_over_the_reference_and_the_lectures_80_percent():
+    assert exercise.bar(0.82) == pytest.approx(0.84)
+    assert exercise.bar(0.70) == 0.80
+    assert exercise.bar(0.82, margin=0.05) == pytest.approx(0.87)
+
+
+def test_report_cells_cannot_add_rows_columns_or_formulas(tmp_path):
+    names = ["a|b/exercise.ipynb", "line\nbreak/exercise.ipynb", '=HYPERLINK("x")/ex.ipynb', "+1/ex.ipynb"]
+    rows = [
+        reports.Row(
+            n,
+            n.split("/")[0],
+            "failed",
+            False,
+            None,
+            None,
+            0.8,
+            None,
+            1.0,
+            "bubblewrap",
+            error="@SUM(1)\r\n| forged | row |",
+        )
+        for n in names
+    ]
+    reports.write_reports(rows, tmp_path, {"data": "x"})
+    parsed = list(csv.reader((tmp_path / "report.csv").open()))
+    assert len(parsed) == 1 + len(names) and all(len(r) == len(parsed[0]) for r in parsed)
+    for r in parsed[1:]:
+        assert not r[0].startswith(("=", "+", "@", "-")) and not r[-2].startswith(("=", "+", "@", "-"))
+        assert "\n" not in r[0] and "\r" not in r[-2]
+    table = [ln for ln in (tmp_path / "report.md").read_text().splitlines() if ln.startswith("|")]
+    assert len(table) == 2 + len(names)
+    assert all(ln.count("|") - ln.count("\\|") == table[0].count("|") for ln in table)
+    assert json.loads((tmp_path / "report.json").read_text())["rows"][1]["submission"] == names[1]
+
+
+def test_submissions_are_named_by_path_and_student():
+    ids = runner.submission_ids(["/c/alice/exercise.ipynb", "/c/bob/exercise.ipynb"])
+    assert ids == [("alice/exercise.ipynb", "alice"), ("bob/exercise.ipynb", "bob")]
+    assert runner.submission_ids(["/c/alice.ipynb", "/c/bob.ipynb"])[0] == ("alice.ipynb", "alice")
+
+
+def test_only_regular_files_are_read(tmp_path):
+    (tmp_path / "dir.ipynb").mkdir()
+    (tmp_path / "dangling.ipynb").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "secret").write_text("private")
+    (tmp_path / "link.ipynb").symlink_to(tmp_path / "secret")
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    for name, why in [
+        ("dir.ipynb", "directory"),
+        ("dangling.ipynb", "symbolic link"),
+        ("link.ipynb", "symbolic link"),
+        ("pipe.ipynb", "not a regular file"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            runner.read_submission(tmp_path / name)
+
+
+def test_merging_shards_refuses_a_submission_graded_twice(tmp_path):
+    row = reports.Row("a/ex.ipynb", "a", "graded", True, 0.9, 0.8, 0.82, 0.1, 3.0, "bubblewrap")
+    for d in ("s1", "s2"):
+        reports.write_reports([row], tmp_path / d, {"shard": d})
+    with pytest.raises(ValueError, match="more than one report"):
+        reports.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "all")
+
+
+def test_the_grading_order_is_drawn_afresh_for_every_run(tmp_path):
+    splits = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        splits.append(runner.prepare_split("synthetic", tmp_path / name))
+    pairs = [sorted(zip((img.tobytes() for img in np.load(s.images)), s.labels.tolist())) for s in splits]
+    assert pairs[0] == pairs[1]  # the same images with the same labels...
+    assert not np.array_equal(np.load(splits[0].images), np.load(splits[1].images))  # ...in another order
