@@ -285,7 +285,10 @@ def _check_arg(arg, known: set[str], where: str) -> None:
 def load_graph(data: bytes) -> Graph:
     """Parse and validate a graph file's bytes (no pickle, no code); raises ExportError."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single array, not a graph file")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
         spec = json.loads(str(arrays.pop("__graph__")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+LOG_PER_CELL = 20_000  # characters of one cell's output shown in the log
 EXPORT_CELL = """\
 import ffnn_lab.grading.graph as _ffnn_lab_graph
 try:
@@ -29,6 +30,15 @@ _ffnn_lab_graph.export_model(model, {path!r})
 def first_line(text: str) -> str:
     """The first non-empty line of text, without terminal colour codes."""
     return (ANSI.sub("", text or "").strip().splitlines() or [""])[0]
+
+
+def show_outputs(nb) -> None:
+    """Print each cell's text output, so the grader's log shows what the notebook said."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain") or out.get("evalue") or ""
+            if text:
+                print(f"[cell {i}] {ANSI.sub('', str(text))[:LOG_PER_CELL]}", flush=True)
 
 
 def run(notebook: Path, timeout: float, export: Path) -> str:
@@ -54,6 +64,8 @@ def run(notebook: Path, timeout: float, export: Path) -> str:
         return f"{where} raised {e.ename}: {first_line(e.evalue)}"
     except Exception as e:  # the kernel died, was killed, or never started
         return f"{type(e).__name__}: {first_line(str(e))}"
+    finally:
+        show_outputs(nb)
     return ""
 
 

@@ -20,7 +20,7 @@ from ..cache import write_text_atomic
 
 MAX_TEXT = 300
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 @dataclass

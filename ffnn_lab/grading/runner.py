@@ -72,14 +72,14 @@ class Interrupted(Exception):
 def prepare_split(data: str | None, workdir: Path, holdout: int = 2000, split_seed: int = 0) -> Split:
     """Divide the graded data into the sandbox's view and the private part, in workdir (grader-only)."""
     source = config.data_source(data)
-    private = prepare_cifar2(source, holdout=holdout, seed=split_seed, download=source is None)
+    private = prepare_cifar2(source, holdout=holdout, split_seed=split_seed, download=source is None)
     if source == "synthetic":  # the stand-in's validation images are public by construction: tests only
         view, view_dir, student = "synthetic", None, prepare_cifar2("synthetic")
         note = "SYNTHETIC stand-in (its validation images are public: for tests only)"
     else:
         view, view_dir = SANDBOX_DATA, workdir / "view"
         images, targets = arrays(
-            load_cifar10(source, True, holdout=holdout, seed=split_seed, download=source is None)
+            load_cifar10(source, True, holdout=holdout, split_seed=split_seed, download=source is None)
         )
         view_dir.mkdir(mode=0o755)
         np.savez(view_dir / "train.npz", data=images, targets=targets)
@@ -114,12 +114,14 @@ def read_submission(path: Path) -> bytes:
     except OSError as e:
         kind = "a symbolic link" if os.path.islink(path) else e.strerror
         raise ValueError(f"cannot be read: {kind}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
             raise ValueError(f"is {kind}, not a notebook")
-        data = f.read(MAX_NOTEBOOK + 1)
+        data = os.read(fd, MAX_NOTEBOOK + 1)
+    finally:
+        os.close(fd)
     if len(data) > MAX_NOTEBOOK:
         raise ValueError(f"is larger than {MAX_NOTEBOOK >> 20} MB")
     return data
@@ -311,7 +313,7 @@ def grade_one(
     ident: tuple[str, str],
     split: Split,
     settings: Settings,
-    reference: float,
+    reference: float | None,
     threshold: float,
     log: Path,
 ) -> Row:
@@ -320,16 +322,18 @@ def grade_one(
     tag = "bubblewrap" if settings.sandboxed else "UNSANDBOXED"
 
     def row(error: str = "", accuracy: float | None = None) -> Row:
+        margin = None if accuracy is None or reference is None else accuracy - reference
         status = "graded" if accuracy is not None else "failed"
+        passed = accuracy is not None and accuracy >= threshold
         return Row(
             ident[0],
             ident[1],
             status,
-            accuracy is not None and accuracy >= threshold,
+            passed,
             accuracy,
             reference,
             threshold,
-            None if accuracy is None else accuracy - reference,
+            margin,
             time.monotonic() - start,
             tag,
             clean(error),
@@ -337,25 +341,36 @@ def grade_one(
         )
 
     try:
+        error, accuracy = _grade(path, split, settings, log)
+    except Interrupted:
+        raise
+    except Exception as e:  # a bug of the grader's own must cost one row, not the class's run
+        error, accuracy = f"internal grader error, please report it: {type(e).__name__}: {e}", None
+    return row(error, accuracy)
+
+
+def _grade(path: Path, split: Split, settings: Settings, log: Path) -> tuple[str, float | None]:
+    """(error, accuracy) of one submission: its phase 1, then phase 2, then the comparison here."""
+    try:
         notebook = read_submission(path)
     except ValueError as e:
-        return row(f"the submission {e}")
+        return f"the submission {e}", None
     with tempfile.TemporaryDirectory(prefix="ffnn-lab-grade-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
         (home / "submission.ipynb").write_bytes(notebook)
         model, problem = _phase1(notebook, split, settings, home, log)
         if problem:
-            return row(problem)
+            return problem, None
         result = _phase2(model, split, settings, Path(tmp), SCORING_SECONDS)
     if result.get("problems"):
-        return row("breaks the rules: " + "; ".join(map(str, result["problems"])))
+        return "breaks the rules: " + "; ".join(map(str, result["problems"])), None
     if "error" in result:
-        return row(str(result["error"]))
+        return str(result["error"]), None
     pred = np.asarray(result.get("predictions", []))
     if pred.shape != split.labels.shape or not np.isin(pred, (0, 1)).all():
-        return row(f"scoring returned {pred.shape[0]} predictions for {len(split.labels)} images")
-    return row(accuracy=float((pred == split.labels).mean()))
+        return f"scoring returned {pred.size} predictions for {len(split.labels)} images", None
+    return "", float((pred == split.labels).mean())
 
 
 def _on_signal(signum, frame) -> None:
@@ -385,9 +400,7 @@ def grade(
     order = sorted(range(len(notebooks)), key=lambda i: ids[i][0])
     k, n = shard
     mine = [i for pos, i in enumerate(order) if pos % n == k - 1]
-    settings = Settings(
-        timeout, sandboxed, limits or sandbox.Limits(cpu_seconds=int(timeout * (os.cpu_count() or 1)) + 60)
-    )
+    settings = Settings(timeout, sandboxed, limits or sandbox.Limits.for_run(timeout, jobs))
     logs = report_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     rows: dict[int, Row] = {}

@@ -51,6 +51,14 @@ class Limits:
     file_bytes: int = 1 << 30
     tmpfs_bytes: int = 2 << 30
 
+    @classmethod
+    def for_run(cls, timeout: float, jobs: int = 1, memory_gib: float | None = None) -> Limits:
+        """Limits for `jobs` sandboxes at once: by default each process may take 8 GiB, or less where
+        the machine's memory shared out (two processes per sandbox: runner and kernel) is smaller."""
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        memory = int(memory_gib * (1 << 30)) if memory_gib else min(8 << 30, total // (2 * max(1, jobs)))
+        return cls(memory_bytes=memory, cpu_seconds=int(timeout * (os.cpu_count() or 1)) + 60)
+
     def apply(self) -> None:
         """Set the limits on the calling process (run between fork and exec, inherited by all)."""
         for which, value in (
