@@ -1,4 +1,5 @@
 # Two commands do everything on a fresh machine (see README):  make train   and   make test
+# Without make, see the README's set-up for Linux, macOS and Windows.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,10 +11,11 @@ DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
 setup: $(VENV)/.installed
 
-# Rebuilt whenever pyproject.toml changes; the editable install keeps ffnn_lab/ live.
-$(VENV)/.installed: pyproject.toml
+# Rebuilt whenever pyproject.toml or constraints.txt changes; the editable install keeps ffnn_lab/
+# live. constraints.txt pins the tested versions (pyproject.toml asks only for compatible ranges).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -c constraints.txt -e '.[test]'
 	touch $@
 
 train: setup
