@@ -210,5 +210,6 @@ def test_notebook_checks(capsys, name, args, ok, reason):
 def test_unanswered_gaps_get_the_reminder(capsys, name):
     module, function = name.split(".")
     check = getattr(getattr(ex, module), function)
-    assert check.__doc__ and check(..., TARGETS) is False
+    gap = (..., ...) if name == "nb01.check_item_types" else ...  # as its release leaves it
+    assert check.__doc__ and check(gap, TARGETS) is False
     assert capsys.readouterr().out == ex.NOT_ANSWERED + "\n"
