@@ -37,3 +37,28 @@ def test_policy_catches_stray_outputs_and_missing_checks():
     assert any("fewer than two" in f for f in found)
     tool.clean(nb)
     assert not nb.cells[1].outputs
+
+
+def exercise_notebook(n_checks, check_output="✅ Right: yes\n", marker="# NBVAL_CHECK_OUTPUT\n"):
+    cells = [nbformat.v4.new_code_cell("# BEGIN SOLUTION: x = ...\nx = 1\n# END SOLUTION",
+                                       metadata={"tags": ["solution"]})]
+    for _ in range(n_checks):
+        cells.append(nbformat.v4.new_code_cell(
+            marker + "check(x);", metadata={"tags": ["check"]}, execution_count=1,
+            outputs=[nbformat.v4.new_output("stream", text=check_output)]))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_exercise_form_is_checked():
+    assert tool.exercise_problems(exercise_notebook(3), "01-x.ipynb") == []
+    assert tool.exercise_problems(exercise_notebook(0), "08-graded.ipynb") == []
+    (few,) = tool.exercise_problems(exercise_notebook(2), "09-x.ipynb")
+    assert "2 check cells" in few and "at least 3" in few
+    failing = tool.exercise_problems(exercise_notebook(3, "❌ Not yet: no\n"), "01-x.ipynb")
+    assert len(failing) == 3 and all("does not say '✅ Right'" in f for f in failing)
+    unmarked = tool.exercise_problems(exercise_notebook(3, marker=""), "01-x.ipynb")
+    assert len(unmarked) == 3 and all("must start with # NBVAL_CHECK_OUTPUT" in f for f in unmarked)
+    nb = exercise_notebook(3)
+    nb.cells[0].source = "# BEGIN SOLUTION\nx = 1"
+    (unbalanced,) = tool.exercise_problems(nb, "01-x.ipynb")
+    assert "never closed" in unbalanced

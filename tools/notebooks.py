@@ -31,6 +31,9 @@ MD_BEGIN = re.compile(r"^[ \t]*<!-- BEGIN SOLUTION -->[ \t]*$")
 MD_END = re.compile(r"^[ \t]*<!-- END SOLUTION -->[ \t]*$")
 ANY_MARKER = re.compile(r"(# |<!-- )(BEGIN|END) SOLUTION")
 GAP = "# ✏️ your code here"
+RIGHT = "✅ Right"
+EXERCISE_NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07", "09")  # 08 is the graded one
+MIN_EXERCISES = 3
 ANSWER_GAP = "*✏️ Your answer here.*"
 
 
@@ -144,6 +147,28 @@ def problems(nb, name: str) -> list[str]:
             found.append(f"{name} cell {i}: a checked cell needs an execution count, or nbval skips it")
     if sum(map(is_checked, nb.cells)) < 2:
         found.append(f"{name}: fewer than two {MARK} cells")
+    return found + exercise_problems(nb, name)
+
+
+def exercise_problems(nb, name: str) -> list[str]:
+    """What in nb breaks the exercise form: solution markers that would not release, check cells
+    that nbval does not compare or that do not say Right, too few exercises."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        try:
+            released_source(cell, f"{name} cell {i}")
+        except ReleaseError as error:
+            found.append(str(error))
+        if "check" not in tags(cell):
+            continue
+        if not is_checked(cell):
+            found.append(f"{name} cell {i}: a check cell must start with {MARK}, or nbval ignores it")
+        elif not any(RIGHT in out.get("text", "") for out in cell.outputs):
+            found.append(f"{name} cell {i}: the check does not say {RIGHT!r} with the solution in place")
+    checks = sum("check" in tags(cell) for cell in nb.cells)
+    if name[:2] in EXERCISE_NOTEBOOKS and checks < MIN_EXERCISES:
+        found.append(f"{name}: {checks} check cells; notebooks {', '.join(EXERCISE_NOTEBOOKS)} "
+                     f"need at least {MIN_EXERCISES} exercises, each with a cell tagged 'check'")
     return found
 
 
