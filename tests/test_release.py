@@ -114,6 +114,11 @@ def test_the_command_refuses_a_bad_notebook_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_release_is_the_same_every_time(release, tmp_path):
+    again = tool.write_release(tmp_path, NOTEBOOKS)
+    assert [p.read_bytes() for p in again] == [released_path(release, p).read_bytes() for p in NOTEBOOKS]
+
+
 def test_the_release_never_goes_into_the_solution_folder():
     with pytest.raises(tool.ReleaseError, match="inside"):
         tool.write_release(ROOT / "notebooks" / "student", NOTEBOOKS[:1])

@@ -95,12 +95,11 @@ def student_release(nb, name: str):
     cells = []
     for i, cell in enumerate(nb.cells):
         source = released_source(cell, f"{name} cell {i}")
-        if cell.cell_type == "code":
-            cells.append(nbformat.v4.new_code_cell(source))
-        elif cell.cell_type == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell(source))
-        else:
-            cells.append(nbformat.v4.new_raw_cell(source))
+        make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}
+        fresh = make.get(cell.cell_type, nbformat.v4.new_raw_cell)(source)
+        if "id" in cell:  # the same ids on every release, so two releases diff cleanly
+            fresh.id = cell.id
+        cells.append(fresh)
     metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_METADATA}
     return nbformat.v4.new_notebook(cells=cells, metadata=metadata)
 
