@@ -1,5 +1,7 @@
 """ffnn-lab: the package behind the feed-forward neural network notebooks."""
 
+__version__ = "0.2.0"  # see CHANGELOG.md
+
 from . import exercises
 from .config import banner, pick, quick_mode
 from .data import (
@@ -28,6 +30,7 @@ from .train import (
 )
 
 __all__ = [
+    "__version__",
     "CIFAR2_CLASSES", "CLASSES", "DataNotFoundError", "InvalidInput", "LABEL_MAP", "LabError",
     "Prepared", "RECIPES", "Recipe", "TensorData", "TrainingDiverged", "TrainingUnstable", "arrays",
     "augment", "banner", "baseline", "batches", "best", "blend", "build_model", "carve_holdout",

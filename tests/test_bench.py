@@ -11,6 +11,7 @@ import torch
 
 from ffnn_lab import RECIPES, best, evaluate, fit, prepare_cifar2
 
+pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 

@@ -5,7 +5,7 @@ import torch
 
 from ffnn_lab import baseline, channel_stats, fit, load_cifar10, prepare_cifar2
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_baseline_reaches_the_lectures_accuracy(real_data):
