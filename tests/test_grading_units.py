@@ -206,3 +206,21 @@ def test_the_grading_order_is_drawn_afresh_for_every_run(tmp_path):
     pairs = [sorted(zip((img.tobytes() for img in np.load(s.images)), s.labels.tolist())) for s in splits]
     assert pairs[0] == pairs[1]  # the same images with the same labels...
     assert not np.array_equal(np.load(splits[0].images), np.load(splits[1].images))  # ...in another order
+
+
+def test_the_students_check_wants_a_clear_improvement_over_the_untouched_exercise(capsys):
+    from ffnn_lab import fit, prepare_cifar2
+
+    data = prepare_cifar2("synthetic")
+    torch.manual_seed(0)
+    untouched = baseline()  # notebook 08's edit cell as handed out
+    fit(untouched, data.train, data.val, epochs=100, batch_size=64, lr=1e-2, progress=False)
+    assert exercise.check(untouched, data) is False
+    out = capsys.readouterr().out
+    assert "NOT YET" in out and "no better than the untouched baseline" in out and "+0.00%" not in out
+    torch.manual_seed(0)
+    better = best()
+    fit(better, data.train, epochs=30, optimizer="adamw", lr=2e-3, schedule="onecycle", weight_decay=0.05,
+        batch_size=128, max_shift=3, flip=True, progress=False)
+    assert exercise.check(better, data) is True
+    assert "PASS" in capsys.readouterr().out

@@ -206,17 +206,22 @@ def _run(
     """Run cmd with the limits, killing its tree at `limit` seconds; (exit code or None if killed, output)."""
     if _stopping.is_set():
         raise Interrupted(signal.SIGTERM)
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        pass_fds=(pass_fd,) if pass_fd is not None else (),
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        preexec_fn=settings.limits.apply,
-    )
+    cmd, options_fd = sandbox.options_through_fd(cmd)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=tuple(fd for fd in (pass_fd, options_fd) if fd is not None),
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=settings.limits.apply,
+        )
+    finally:
+        if options_fd is not None:
+            os.close(options_fd)
     with _running_lock:
         _running.add(proc)
     out = _Drain(os.dup(proc.stdout.fileno()), MAX_LOG if log else 1 << 20, log)

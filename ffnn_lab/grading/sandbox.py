@@ -135,6 +135,20 @@ def command(argv: list[str], *, ro_binds: dict[str, str], env: dict[str, str], l
     return [*args, "--chdir", HOME, "--", *argv]
 
 
+def options_through_fd(cmd: list[str]) -> tuple[list[str], int | None]:
+    """cmd with bwrap's options moved into a pipe (`--args FD`), and that pipe's read end.
+
+    Inside the sandbox, /proc/1/cmdline is bwrap's: passed on the command line, its options would
+    show the host paths of everything bound in."""
+    if not cmd or cmd[0] != "bwrap":
+        return cmd, None
+    split = cmd.index("--")
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as w:  # a few KB: fits the pipe's buffer, so this never blocks
+        w.write(b"".join(arg.encode() + b"\0" for arg in cmd[1:split]))
+    return ["bwrap", "--args", str(read_end), *cmd[split:]], read_end
+
+
 @functools.lru_cache(maxsize=1)
 def check_available() -> None:
     """Raise SandboxUnavailable, saying why and what to do, unless bwrap can start a sandbox here."""
