@@ -7,7 +7,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: setup train test lint unit notebooks lab bench clean
+.PHONY: setup train test lint typecheck lab bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ train: setup
 lint: setup
 	$(BIN)/ruff check ffnn_lab tests bench tools notebooks
 
+# mypy over ffnn_lab (settings in pyproject.toml); to join `test` once it is clean
+typecheck: setup
+	$(BIN)/mypy
+
 # Unit tests and every notebook (nbval, lax: only NBVAL_CHECK_OUTPUT cells are compared),
 # in quick mode so the whole run stays within minutes on two CPU cores.
 test: lint
@@ -37,4 +41,4 @@ bench: setup
 	$(BIN)/python bench/speed.py $(DATA_FLAG) $(ARGS)
 
 clean:
-	rm -rf $(VENV) data-unversioned/cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) data-unversioned/cache .pytest_cache .ruff_cache .mypy_cache

@@ -28,7 +28,7 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     try:
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub misreads **kwargs
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

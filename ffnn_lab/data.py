@@ -46,21 +46,21 @@ def split_seed_renamed(split_seed: int, seed: int | None) -> int:
 def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
                   labels: Sequence[int] = CIFAR2_SOURCE_LABELS) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (train, holdout): n images stratified over labels, drawn with seed."""
-    targets = np.asarray(targets)
+    target_array = np.asarray(targets)
     if n < 0 or n % len(labels):
         raise InvalidInput(f"holdout={n}: use a non-negative multiple of {len(labels)} "
                          "so every class gets the same share")
     rng = np.random.default_rng(seed)
     held = []
     for label in labels:
-        pool = np.flatnonzero(targets == label)
+        pool = np.flatnonzero(target_array == label)
         k = n // len(labels)
         if k > len(pool):
             raise InvalidInput(f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
                                f"but the copy has only {len(pool)}: choose a smaller holdout")
         held.append(rng.choice(pool, size=k, replace=False))
     holdout = np.sort(np.concatenate(held))
-    return np.setdiff1d(np.arange(len(targets)), holdout), holdout
+    return np.setdiff1d(np.arange(len(target_array)), holdout), holdout
 
 
 def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
@@ -315,11 +315,12 @@ def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Te
     return torch.stack(mean).float(), torch.stack(std).float()
 
 
-def describe(dataset: Dataset) -> str:
+def describe(dataset: Subset | VisionDataset) -> str:
     """One line saying what a dataset is: source, split, size, and any hold-out or synthetic caveat."""
     size = len(dataset)
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
+    assert isinstance(dataset, VisionDataset), "describe takes a dataset from load_cifar10/load_cifar2"
     if getattr(dataset, "synthetic", False):
         kind = "SYNTHETIC stand-in (made-up images, not CIFAR-10)"
     elif isinstance(dataset, ImageFolderCIFAR10):

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import nn
 
 from .errors import InvalidInput
 
 N_INPUTS = 3 * 32 * 32  # a flattened CIFAR image: 3,072 features
-HEADS = {None: None, "softmax": nn.Softmax, "logsoftmax": nn.LogSoftmax}
+HEADS: dict[str | None, type[nn.Module] | None] = {None: None, "softmax": nn.Softmax,
+                                                   "logsoftmax": nn.LogSoftmax}
 
 
 def _head(head: str | None) -> list[nn.Module]:
     if head not in HEADS:
         raise InvalidInput(f"head={head!r}: choose one of {list(HEADS)}")
-    return [] if head is None else [HEADS[head](dim=1)]
+    layer = HEADS[head]
+    return [] if layer is None else [layer(dim=1)]
 
 
 def tanh_mlp(*widths: int, head: str | None = None) -> nn.Sequential:
@@ -53,7 +57,8 @@ def best(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequentia
     return nn.Sequential(*layers, nn.Linear(size, 2))
 
 
-MODELS = {"baseline": baseline, "small": small, "deep": deep, "best": best}
+MODELS: dict[str, Callable[[], nn.Module]] = {"baseline": baseline, "small": small, "deep": deep,
+                                              "best": best}
 
 
 def __getattr__(name: str):
