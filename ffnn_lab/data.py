@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import warnings
@@ -16,6 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import CIFAR10, VisionDataset
+from torchvision.transforms import Compose
 
 from . import config
 from .cache import fingerprint, load_arrays, save_arrays
@@ -88,22 +90,19 @@ def _decode(path: Path) -> np.ndarray:
     return pixels
 
 
-_memo: dict[Path, tuple[str, tuple[np.ndarray, list[int]]]] = {}
-
-
 def decode_folder(split_dir: Path, cache_dir: Path) -> tuple[np.ndarray, list[int]]:
     """Every image under split_dir/<class>/ as uint8 NxHxWxC, decoded once and cached."""
-    files, labels = _image_files(split_dir)
-    digest = fingerprint(files, split_dir)
+    files, _ = _image_files(split_dir)
     key = hashlib.sha256(str(split_dir.resolve()).encode()).hexdigest()[:16]
-    cache = cache_dir / f"{split_dir.name}-{key}.npz"
-    if _memo.get(cache, (None,))[0] == digest:  # train and validation read the same file
-        return _memo[cache][1]
+    return _decoded(split_dir, cache_dir / f"{split_dir.name}-{key}.npz", fingerprint(files, split_dir))
+
+
+@functools.lru_cache(maxsize=1)  # train and validation read the same split: load it once per process
+def _decoded(split_dir: Path, cache: Path, digest: str) -> tuple[np.ndarray, list[int]]:
     cached = load_arrays(cache, digest)
     if cached is not None:
-        _memo.clear()
-        _memo[cache] = digest, (cached["data"], cached["targets"].tolist())
-        return _memo[cache][1]
+        return cached["data"], cached["targets"].tolist()
+    files, labels = _image_files(split_dir)
     with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
         data = np.stack(list(pool.map(_decode, files))) if files else np.zeros((0, 32, 32, 3), np.uint8)
     targets = np.asarray(labels, dtype=np.int64)
@@ -111,8 +110,6 @@ def decode_folder(split_dir: Path, cache_dir: Path) -> tuple[np.ndarray, list[in
         save_arrays(cache, data=data, targets=targets, fingerprint=np.array(digest))
     except OSError:
         pass  # a read-only checkout still works: it decodes again in the next process
-    _memo.clear()
-    _memo[cache] = digest, (data, labels)
     return data, labels
 
 
@@ -254,20 +251,10 @@ def load_cifar2(root: str | os.PathLike | None = None, train: bool = True,
     """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
 
     Arguments as in load_cifar10; target_transform, if given, runs after the label map."""
-    remap = remap_label if target_transform is None else _Then(remap_label, target_transform)
+    remap = remap_label if target_transform is None else Compose([remap_label, target_transform])
     full = load_cifar10(root, train, transform, remap, download, holdout=holdout,
                         split_seed=split_seed_renamed(split_seed, seed))
     return Subset(full, cifar2_indices(full.targets))
-
-
-class _Then:
-    """f then g, picklable (DataLoader workers pickle transforms; lambdas fail there)."""
-
-    def __init__(self, f: Callable, g: Callable) -> None:
-        self.f, self.g = f, g
-
-    def __call__(self, x):
-        return self.g(self.f(x))
 
 
 def arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from ffnn_lab import data as data_module
-
 # the shared copy beside the checkout, or wherever FFNN_LAB_REAL_DATA points
 REAL_DATA = Path(os.environ.get("FFNN_LAB_REAL_DATA")
                  or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg")
@@ -18,9 +16,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("FFNN_LAB_ROOT", str(tmp_path / "root"))
     monkeypatch.delenv("FFNN_LAB_DATA", raising=False)
     monkeypatch.delenv("FFNN_LAB_QUICK", raising=False)
-    data_module._memo.clear()
-    yield
-    data_module._memo.clear()
 
 
 @pytest.fixture

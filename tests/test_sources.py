@@ -192,22 +192,22 @@ def test_cache_is_reused_rebuilt_and_checked(tmp_path, monkeypatch):
     first = load_cifar10(src, holdout=0)
     assert len(cache_files(tmp_path)) == 1
 
-    data_module._memo.clear()
+    data_module._decoded.cache_clear()  # the copy on disk, not in memory
     monkeypatch.setattr(data_module, "_decode", lambda p: pytest.fail("decoded despite the cache"))
     assert np.array_equal(load_cifar10(src, holdout=0).data, first.data)  # reused
     monkeypatch.undo()
     monkeypatch.setenv("FFNN_LAB_ROOT", str(tmp_path / "root"))
 
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(src / "train" / "bird" / "new.png")
-    data_module._memo.clear()
+    data_module._decoded.cache_clear()  # the copy on disk, not in memory
     assert len(load_cifar10(src, holdout=0)) == 21  # the source changed: rebuilt
 
     cache = cache_files(tmp_path)[0]
     cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])  # truncated
-    data_module._memo.clear()
+    data_module._decoded.cache_clear()  # the copy on disk, not in memory
     with pytest.warns(UserWarning, match="damaged"):
         assert len(load_cifar10(src, holdout=0)) == 21
-    data_module._memo.clear()
+    data_module._decoded.cache_clear()  # the copy on disk, not in memory
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rewritten whole: no warning the next time
         assert len(load_cifar10(src, holdout=0)) == 21
@@ -220,7 +220,7 @@ def test_cache_write_is_atomic(tmp_path, monkeypatch):
     load_cifar10(src, holdout=0)
     cache = cache_files(tmp_path)[0]
     before = cache.read_bytes()
-    data_module._memo.clear()
+    data_module._decoded.cache_clear()  # the copy on disk, not in memory
     os.utime(src / "train" / "bird" / "0000.png", ns=(1, 1))  # the source changes...
     monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     load_cifar10(src, holdout=0)  # ...and the rewrite fails: still works, old cache untouched
