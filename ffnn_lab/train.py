@@ -47,19 +47,15 @@ class Recipe:
     mixup: float = 0.0  # mixup strength alpha: blend pairs of images and their labels (0: off)
 
     def __post_init__(self) -> None:
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
-        at_least_0 = {"momentum": self.momentum, "weight_decay": self.weight_decay,
-                      "max_shift": self.max_shift, "mixup": self.mixup}
-        for name, value in positive.items():
-            if not 0 < value < math.inf:
-                raise InvalidInput(f"{name}={value}: use a finite number greater than 0")
-        for name, value in at_least_0.items():
-            if not 0 <= value < math.inf:
-                raise InvalidInput(f"{name}={value}: use 0 (off) or a finite positive number")
-        for name, value in {"epochs": self.epochs, "batch_size": self.batch_size,
-                            "max_shift": self.max_shift}.items():
-            if not isinstance(value, int):
-                raise InvalidInput(f"{name}={value}: use a whole number")
+        for name in ("epochs", "batch_size", "max_shift"):
+            if not isinstance(getattr(self, name), int):
+                raise InvalidInput(f"{name}={getattr(self, name)}: use a whole number")
+        for name in ("epochs", "batch_size", "lr"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InvalidInput(f"{name}={getattr(self, name)}: use a finite number greater than 0")
+        for name in ("momentum", "weight_decay", "max_shift", "mixup"):
+            if not 0 <= getattr(self, name) < math.inf:
+                raise InvalidInput(f"{name}={getattr(self, name)}: use 0 (off) or a finite positive number")
         if self.optimizer not in OPTIMIZERS:
             raise InvalidInput(f"unknown optimizer={self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
