@@ -7,7 +7,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: setup train test lint typecheck lab bench clean
+.PHONY: setup train test lint typecheck format-check lab bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ lint: setup
 # mypy over ffnn_lab (settings in pyproject.toml); to join `test` once it is clean
 typecheck: setup
 	$(BIN)/mypy
+
+# ruff format, adopted file by file: to join `lint` once every file is formatted
+format-check: setup
+	$(BIN)/ruff format --check ffnn_lab tests bench tools
 
 # Unit tests and every notebook (nbval, lax: only NBVAL_CHECK_OUTPUT cells are compared),
 # in quick mode so the whole run stays within minutes on two CPU cores.

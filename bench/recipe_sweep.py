@@ -49,8 +49,9 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def run(name: str, seed: int, train: TensorData, val: TensorData, device: torch.device,
-        epochs: int | None = None) -> dict:
+def run(
+    name: str, seed: int, train: TensorData, val: TensorData, device: torch.device, epochs: int | None = None
+) -> dict:
     """Train one variant with one seed; return its hold-out logits, plain and test-time averaged."""
     overrides, width = VARIANTS[name]
     recipe = dataclasses.replace(RECIPES["best"], **overrides)
@@ -62,8 +63,12 @@ def run(name: str, seed: int, train: TensorData, val: TensorData, device: torch.
     with torch.no_grad():
         x = val.x
         views = [model(shift(v, dx, dy)) for v in (x, x.flip(-1)) for dx, dy in VIEWS]
-    return {"name": name, "seed": seed, "logits": views[0].cpu().tolist(),
-            "tta": (sum(views) / len(views)).cpu().tolist()}
+    return {
+        "name": name,
+        "seed": seed,
+        "logits": views[0].cpu().tolist(),
+        "tta": (sum(views) / len(views)).cpu().tolist(),
+    }
 
 
 def worker(args: argparse.Namespace, jobs: list[tuple[str, int]]) -> None:
@@ -117,9 +122,19 @@ def main() -> int:
         procs = []
         for i in range(workers):
             out = Path(tmp) / f"worker{i}.json"
-            cmd = [sys.executable, __file__, "--device", args.device, "--tensors", str(tensors),
-                   *(["--epochs", str(args.epochs)] if args.epochs else []),
-                   "--worker-out", str(out), "--worker-jobs", json.dumps(jobs[i::workers])]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--device",
+                args.device,
+                "--tensors",
+                str(tensors),
+                *(["--epochs", str(args.epochs)] if args.epochs else []),
+                "--worker-out",
+                str(out),
+                "--worker-jobs",
+                json.dumps(jobs[i::workers]),
+            ]
             procs.append((subprocess.Popen(cmd), out))
         codes = [proc.wait() for proc, _ in procs]  # every worker, so none outlives the temp folder
         if any(codes):
@@ -133,13 +148,17 @@ def main() -> int:
         runs = sorted((r for r in results if r["name"] == name), key=lambda r: r["seed"])
         single = [accuracy(r["logits"], y) for r in runs]
         summary[name] = {
-            "seeds": single, "mean": statistics.mean(single),
+            "seeds": single,
+            "mean": statistics.mean(single),
             "ensemble_of_all": accuracy(sum(torch.tensor(r["logits"]) for r in runs), y),
             "tta_mean": statistics.mean(accuracy(r["tta"], y) for r in runs),
         }
         s = summary[name]
-        print(f"{name:<44} mean {s['mean']:.4f}  seeds {' '.join(f'{a:.4f}' for a in single)}  "
-              f"ensemble {s['ensemble_of_all']:.4f}  test-time averaging {s['tta_mean']:.4f}", flush=True)
+        print(
+            f"{name:<44} mean {s['mean']:.4f}  seeds {' '.join(f'{a:.4f}' for a in single)}  "
+            f"ensemble {s['ensemble_of_all']:.4f}  test-time averaging {s['tta_mean']:.4f}",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")
     return 0

@@ -106,31 +106,40 @@ def main() -> int:
     device = resolve_device(args.device)
     source = find_source(args.data)
     torch.manual_seed(0)
-    print(f"data: {source}; device: {device}"
-          f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    print(
+        f"data: {source}; device: {device}"
+        f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+        flush=True,
+    )
 
     # Both pipelines start from the same loaded datasets: decoding files is not measured.
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(
-        (0.4915, 0.4823, 0.4468), (0.2470, 0.2435, 0.2616))])
+    tf = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((0.4915, 0.4823, 0.4468), (0.2470, 0.2435, 0.2616))]
+    )
     train10 = load_cifar10(args.data, True, tf, remap_label, download=True)
     val10 = load_cifar10(args.data, False, tf, remap_label, download=True)
     r: dict[str, float | int | str | None] = {"device": str(device), "data": str(source)}
 
     # 1. CIFAR-2 subsets
     def lecture_subsets():
-        return (Subset(train10, [i for i, s in enumerate(train10) if s[1] in {0, 1}]),
-                Subset(val10, [i for i, s in enumerate(val10) if s[1] in {0, 1}]))
+        return (
+            Subset(train10, [i for i, s in enumerate(train10) if s[1] in {0, 1}]),
+            Subset(val10, [i for i, s in enumerate(val10) if s[1] in {0, 1}]),
+        )
 
     def package_subsets():
-        return (Subset(train10, cifar2_indices(train10.targets)),
-                Subset(val10, cifar2_indices(val10.targets)))
+        return (
+            Subset(train10, cifar2_indices(train10.targets)),
+            Subset(val10, cifar2_indices(val10.targets)),
+        )
 
     assert [s.indices for s in lecture_subsets()] == [s.indices for s in package_subsets()]
     r["subset_lecture_s"] = median_time(lecture_subsets, max(1, args.repeats // 2))
     r["subset_package_s"] = median_time(package_subsets, args.repeats)
-    print(f"subsets: lecture {r['subset_lecture_s']:.3f} s, package {r['subset_package_s']:.5f} s",
-          flush=True)
+    print(
+        f"subsets: lecture {r['subset_lecture_s']:.3f} s, package {r['subset_package_s']:.5f} s", flush=True
+    )
 
     # 2. one epoch, three ways, from the same initial weights
     cifar2, _ = package_subsets()
@@ -204,12 +213,27 @@ def main() -> int:
 
     mib = lambda b: "n/a" if b is None else f"{b / 2**20:,.0f} MiB"
     rows = [
-        ("CIFAR-2 subsets", r["subset_lecture_s"], r["subset_package_s"], None,
-         f"{r['subset_speedup']:,.0f}x faster (target >= 100x)"),
-        ("one epoch", r["epoch_lecture_s"], r["epoch_package_s"], r["epoch_floor_s"],
-         f"{r['epoch_speedup']:.1f}x faster (>= 3x); {r['floor_ratio']:.2f}x floor (<= 1.3x)"),
-        ("mean/std", r["stats_lecture_s"], r["stats_package_s"], None,
-         f"{r['stats_speedup']:,.0f}x faster (>= 20x); memory {mib(lp)} vs {mib(pp)}"),
+        (
+            "CIFAR-2 subsets",
+            r["subset_lecture_s"],
+            r["subset_package_s"],
+            None,
+            f"{r['subset_speedup']:,.0f}x faster (target >= 100x)",
+        ),
+        (
+            "one epoch",
+            r["epoch_lecture_s"],
+            r["epoch_package_s"],
+            r["epoch_floor_s"],
+            f"{r['epoch_speedup']:.1f}x faster (>= 3x); {r['floor_ratio']:.2f}x floor (<= 1.3x)",
+        ),
+        (
+            "mean/std",
+            r["stats_lecture_s"],
+            r["stats_package_s"],
+            None,
+            f"{r['stats_speedup']:,.0f}x faster (>= 20x); memory {mib(lp)} vs {mib(pp)}",
+        ),
     ]
     print(f"\n{'measurement':<16}{'lecture s':>11}{'package s':>11}{'floor s':>9}  result")
     for name, a, b, c, note in rows:

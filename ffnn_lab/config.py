@@ -50,8 +50,13 @@ def pick(full, quick):
 def banner() -> str:
     """Which mode and which data source are active, for the first cell of every notebook."""
     source = data_source()
-    where = {None: f"official CIFAR-10 under {data_root()} (downloaded on first use)",
-             "synthetic": "SYNTHETIC stand-in (made-up images: numbers will not match the lecture)"}
-    mode = ("QUICK (short runs for CI; unset FFNN_LAB_QUICK for the full lecture)"
-            if quick_mode() else "full length")
+    where = {
+        None: f"official CIFAR-10 under {data_root()} (downloaded on first use)",
+        "synthetic": "SYNTHETIC stand-in (made-up images: numbers will not match the lecture)",
+    }
+    mode = (
+        "QUICK (short runs for CI; unset FFNN_LAB_QUICK for the full lecture)"
+        if quick_mode()
+        else "full length"
+    )
     return f"Mode: {mode}\nData: {where.get(source, source)}"

@@ -40,26 +40,31 @@ def split_seed_renamed(split_seed: int, seed: int | None) -> int:
     """split_seed, or the value of the old name seed= (with a DeprecationWarning) when that was given."""
     if seed is None:
         return split_seed
-    warnings.warn("seed= is now split_seed= (the training seed is fit's seed=)", DeprecationWarning,
-                  stacklevel=3)
+    warnings.warn(
+        "seed= is now split_seed= (the training seed is fit's seed=)", DeprecationWarning, stacklevel=3
+    )
     return seed
 
 
-def carve_holdout(targets: Sequence[int], n: int, seed: int = 0,
-                  labels: Sequence[int] = CIFAR2_SOURCE_LABELS) -> tuple[np.ndarray, np.ndarray]:
+def carve_holdout(
+    targets: Sequence[int], n: int, seed: int = 0, labels: Sequence[int] = CIFAR2_SOURCE_LABELS
+) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (train, holdout): n images stratified over labels, drawn with seed."""
     target_array = np.asarray(targets)
     if n < 0 or n % len(labels):
-        raise InvalidInput(f"holdout={n}: use a non-negative multiple of {len(labels)} "
-                         "so every class gets the same share")
+        raise InvalidInput(
+            f"holdout={n}: use a non-negative multiple of {len(labels)} so every class gets the same share"
+        )
     rng = np.random.default_rng(seed)
     held = []
     for label in labels:
         pool = np.flatnonzero(target_array == label)
         k = n // len(labels)
         if k > len(pool):
-            raise InvalidInput(f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
-                               f"but the copy has only {len(pool)}: choose a smaller holdout")
+            raise InvalidInput(
+                f"holdout={n} asks for {k} images of class {CLASSES[label]!r} "
+                f"but the copy has only {len(pool)}: choose a smaller holdout"
+            )
         held.append(rng.choice(pool, size=k, replace=False))
     holdout = np.sort(np.concatenate(held))
     return np.setdiff1d(np.arange(len(target_array)), holdout), holdout
@@ -72,7 +77,9 @@ def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
         if not class_dir.is_dir():
             raise DataNotFoundError(
                 f"{split_dir} has no folder {name!r}: an image-folder copy needs one folder "
-                f"per CIFAR-10 class ({', '.join(CLASSES)})", WAYS_OUT)
+                f"per CIFAR-10 class ({', '.join(CLASSES)})",
+                WAYS_OUT,
+            )
         found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files += found
         labels += [label] * len(found)
@@ -123,11 +130,14 @@ def split_arrays(base: Path, split: str, cache_dir: Path) -> tuple[np.ndarray, l
         with np.load(npz, allow_pickle=False) as z:
             data, targets = z["data"], z["targets"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        raise InvalidInput(f"cannot read {npz}: {e}. Rebuild it, or remove it to use "
-                           f"{base / split}/") from None
+        raise InvalidInput(
+            f"cannot read {npz}: {e}. Rebuild it, or remove it to use {base / split}/"
+        ) from None
     if data.dtype != np.uint8 or data.shape[1:] != (32, 32, 3) or targets.shape != (len(data),):
-        raise InvalidInput(f"{npz} holds {data.dtype} images shaped {data.shape} with {targets.shape} "
-                         "labels; expected uint8 (N, 32, 32, 3) and (N,)")
+        raise InvalidInput(
+            f"{npz} holds {data.dtype} images shaped {data.shape} with {targets.shape} "
+            "labels; expected uint8 (N, 32, 32, 3) and (N,)"
+        )
     return data, targets.astype(np.int64).tolist()
 
 
@@ -142,25 +152,32 @@ class ImageFolderCIFAR10(CIFAR10):
 
     synthetic = False
 
-    def __init__(self, root: str | os.PathLike, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False, holdout: int = 2000, split_seed: int = 0) -> None:
-        VisionDataset.__init__(self, os.fspath(root), transform=transform,
-                               target_transform=target_transform)
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+        holdout: int = 2000,
+        split_seed: int = 0,
+    ) -> None:
+        VisionDataset.__init__(self, os.fspath(root), transform=transform, target_transform=target_transform)
         self.train = train
         base = Path(root)
         cache_dir = config.data_root() / "cache"
         self.has_test_split = (base / "test").is_dir() or (base / "test.npz").is_file()
-        data, targets = split_arrays(base, "train" if train or not self.has_test_split else "test",
-                                     cache_dir)
+        data, targets = split_arrays(base, "train" if train or not self.has_test_split else "test", cache_dir)
         self.split_note = "official-style test/ folder"
         if not self.has_test_split:
             keep, held = carve_holdout(targets, holdout, split_seed)
             rows = keep if train else held
             data, targets = data[rows], [targets[i] for i in rows]
-            self.split_note = (f"{'rest of train/ after' if train else 'validation ='} a "
-                               f"{holdout:,}-image airplane/bird hold-out carved from train/ "
-                               f"(split seed {split_seed}); the folder has no test/")
+            self.split_note = (
+                f"{'rest of train/ after' if train else 'validation ='} a "
+                f"{holdout:,}-image airplane/bird hold-out carved from train/ "
+                f"(split seed {split_seed}); the folder has no test/"
+            )
         self.data, self.targets = data, list(targets)
         self.classes = list(CLASSES)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -199,8 +216,11 @@ def find_source(root: str | os.PathLike | None = None) -> Source:
         return Source("official", path)
     if (path / "train").is_dir() or (path / "train.npz").is_file():
         return Source("folder", path)
-    problem = (f"{path} does not exist" if not path.exists() else
-               f"{path} holds neither cifar-10-batches-py/ nor a train/ folder of class folders")
+    problem = (
+        f"{path} does not exist"
+        if not path.exists()
+        else f"{path} holds neither cifar-10-batches-py/ nor a train/ folder of class folders"
+    )
     if path.name == "train" and (path / CLASSES[0]).is_dir():
         problem += f" (it looks like the train/ folder itself: point at {path.parent} instead)"
     if root is None:
@@ -210,8 +230,13 @@ def find_source(root: str | os.PathLike | None = None) -> Source:
 
 def _official(root: Path, train: bool, transform, target_transform, download: bool) -> CIFAR10:
     try:
-        return CIFAR10(os.fspath(root), train=train, transform=transform,
-                       target_transform=target_transform, download=download)
+        return CIFAR10(
+            os.fspath(root),
+            train=train,
+            transform=transform,
+            target_transform=target_transform,
+            download=download,
+        )
     except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
         hint = "" if download else " and download=False"
         raise DataNotFoundError(f"No verified official CIFAR-10 under {root}{hint} ({e})", WAYS_OUT) from None
@@ -219,10 +244,17 @@ def _official(root: Path, train: bool, transform, target_transform, download: bo
         raise DataNotFoundError(f"Downloading CIFAR-10 into {root} failed: {e}", WAYS_OUT) from None
 
 
-def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
-                 seed: int | None = None) -> CIFAR10:
+def load_cifar10(
+    root: str | os.PathLike | None = None,
+    train: bool = True,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
+    download: bool = False,
+    *,
+    holdout: int = 2000,
+    split_seed: int = 0,
+    seed: int | None = None,
+) -> CIFAR10:
     """CIFAR-10 from root (see find_source): the official copy, an image-folder or array copy, or
     "synthetic". download=True fetches the official copy when it is missing; where it is present,
     or the source cannot be downloaded (a copy, synthetic), it does nothing, so it is always safe.
@@ -234,8 +266,9 @@ def load_cifar10(root: str | os.PathLike | None = None, train: bool = True,
     assert source.path is not None
     if source.kind == "official":
         return _official(source.path, train, transform, target_transform, download)
-    return ImageFolderCIFAR10(source.path, train, transform, target_transform,
-                              holdout=holdout, split_seed=split_seed)
+    return ImageFolderCIFAR10(
+        source.path, train, transform, target_transform, holdout=holdout, split_seed=split_seed
+    )
 
 
 def cifar2_indices(targets: Sequence[int]) -> list[int]:
@@ -244,16 +277,30 @@ def cifar2_indices(targets: Sequence[int]) -> list[int]:
     return torch.isin(t, torch.tensor(CIFAR2_SOURCE_LABELS)).nonzero().flatten().tolist()
 
 
-def load_cifar2(root: str | os.PathLike | None = None, train: bool = True,
-                transform: Callable | None = None, target_transform: Callable | None = None,
-                download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
-                seed: int | None = None) -> Subset:
+def load_cifar2(
+    root: str | os.PathLike | None = None,
+    train: bool = True,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
+    download: bool = False,
+    *,
+    holdout: int = 2000,
+    split_seed: int = 0,
+    seed: int | None = None,
+) -> Subset:
     """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
 
     Arguments as in load_cifar10; target_transform, if given, runs after the label map."""
     remap = remap_label if target_transform is None else Compose([remap_label, target_transform])
-    full = load_cifar10(root, train, transform, remap, download, holdout=holdout,
-                        split_seed=split_seed_renamed(split_seed, seed))
+    full = load_cifar10(
+        root,
+        train,
+        transform,
+        remap,
+        download,
+        holdout=holdout,
+        split_seed=split_seed_renamed(split_seed, seed),
+    )
     return Subset(full, cifar2_indices(full.targets))
 
 
@@ -265,8 +312,10 @@ def arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
         indices = own if indices is None else own[indices]
         dataset = dataset.dataset
     if not hasattr(dataset, "data") or not hasattr(dataset, "targets"):
-        raise TypeError(f"{type(dataset).__name__} has no .data/.targets: pass a CIFAR-10 "
-                        "dataset from load_cifar10/load_cifar2 (or a Subset of one)")
+        raise TypeError(
+            f"{type(dataset).__name__} has no .data/.targets: pass a CIFAR-10 "
+            "dataset from load_cifar10/load_cifar2 (or a Subset of one)"
+        )
     data = np.asarray(dataset.data)
     targets = np.asarray(dataset.targets)
     if indices is not None:
@@ -286,8 +335,10 @@ def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Te
         images = arrays(images)[0]
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
-        raise InvalidInput(f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
-                         f"{tuple(x.shape)}; pass dataset.data, not transformed tensors")
+        raise InvalidInput(
+            f"expected uint8 images shaped (N, H, W, 3), got {x.dtype} "
+            f"{tuple(x.shape)}; pass dataset.data, not transformed tensors"
+        )
     if x.shape[0] == 0:
         raise InvalidInput("no images to compute statistics from: the dataset is empty")
     values = torch.arange(256, dtype=torch.float64) / 255

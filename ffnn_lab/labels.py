@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-           "dog", "frog", "horse", "ship", "truck")
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 # airplane stays 0, bird becomes 1, and automobile takes bird's old 2 so no label collides.
 LABEL_MAP = {0: 0, 2: 1, 1: 2}

@@ -9,8 +9,11 @@ from torch import nn
 from .errors import InvalidInput
 
 N_INPUTS = 3 * 32 * 32  # a flattened CIFAR image: 3,072 features
-HEADS: dict[str | None, type[nn.Module] | None] = {None: None, "softmax": nn.Softmax,
-                                                   "logsoftmax": nn.LogSoftmax}
+HEADS: dict[str | None, type[nn.Module] | None] = {
+    None: None,
+    "softmax": nn.Softmax,
+    "logsoftmax": nn.LogSoftmax,
+}
 
 
 def _head(head: str | None) -> list[nn.Module]:
@@ -51,14 +54,17 @@ def best(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequentia
     layers: list[nn.Module] = [nn.Flatten()]
     size = N_INPUTS
     for _ in range(depth):
-        layers += [nn.Linear(size, width, bias=False), nn.BatchNorm1d(width), nn.GELU(),
-                   nn.Dropout(dropout)]
+        layers += [nn.Linear(size, width, bias=False), nn.BatchNorm1d(width), nn.GELU(), nn.Dropout(dropout)]
         size = width
     return nn.Sequential(*layers, nn.Linear(size, 2))
 
 
-MODELS: dict[str, Callable[[], nn.Module]] = {"baseline": baseline, "small": small, "deep": deep,
-                                              "best": best}
+MODELS: dict[str, Callable[[], nn.Module]] = {
+    "baseline": baseline,
+    "small": small,
+    "deep": deep,
+    "best": best,
+}
 
 
 def __getattr__(name: str):
@@ -68,8 +74,9 @@ def __getattr__(name: str):
 
         from . import train
 
-        warnings.warn("ffnn_lab.models.RECIPES moved to ffnn_lab.train.RECIPES", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "ffnn_lab.models.RECIPES moved to ffnn_lab.train.RECIPES", DeprecationWarning, stacklevel=2
+        )
         return train.RECIPES
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 
-def to_displayable(img: torch.Tensor, mean: Sequence[float] | None = None,
-                   std: Sequence[float] | None = None) -> np.ndarray:
+def to_displayable(
+    img: torch.Tensor, mean: Sequence[float] | None = None, std: Sequence[float] | None = None
+) -> np.ndarray:
     """A CHW tensor (normalised if mean/std given) as HWC values in 0..1 that imshow shows unclipped."""
     img = img.detach().cpu().float()
     if mean is not None and std is not None:
@@ -18,14 +19,18 @@ def to_displayable(img: torch.Tensor, mean: Sequence[float] | None = None,
     return img.permute(1, 2, 0).clamp(0, 1).numpy()
 
 
-def show_images(images: Sequence, titles: Sequence[str] = (), ncols: int = 8,
-                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                size: float = 1.4) -> plt.Figure:
+def show_images(
+    images: Sequence,
+    titles: Sequence[str] = (),
+    ncols: int = 8,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    size: float = 1.4,
+) -> plt.Figure:
     """A grid of images (PIL, HWC uint8 arrays, or CHW tensors) with optional titles."""
     n = len(images)
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, img) in enumerate(zip(axes.flat, images, strict=False)):
@@ -55,8 +60,7 @@ def plot_history(history: list[dict], title: str = "") -> plt.Figure:
     return fig
 
 
-def plot_losses(curves: dict[str, Sequence[float]], xlabel: str = "epoch",
-                title: str = "") -> plt.Figure:
+def plot_losses(curves: dict[str, Sequence[float]], xlabel: str = "epoch", title: str = "") -> plt.Figure:
     """Several named loss curves on one set of axes."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, values in curves.items():
@@ -78,11 +82,18 @@ def plot_confusion(matrix: torch.Tensor, classes: Sequence[str]) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(3.5, 3.2))
     ax.imshow(matrix.numpy(), cmap="Blues")
     ticks = range(len(classes))
-    ax.set(xticks=ticks, yticks=ticks, xticklabels=classes, yticklabels=classes,
-           xlabel="predicted", ylabel="true")
+    ax.set(
+        xticks=ticks,
+        yticks=ticks,
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted",
+        ylabel="true",
+    )
     for (i, j), v in np.ndenumerate(matrix.numpy()):
-        ax.text(j, i, str(v), ha="center", va="center",
-                color="white" if v > matrix.max().item() / 2 else "black")
+        ax.text(
+            j, i, str(v), ha="center", va="center", color="white" if v > matrix.max().item() / 2 else "black"
+        )
     fig.tight_layout()
     return fig
 
@@ -93,8 +104,11 @@ def plot_shift_curves(curves: dict[str, Sequence[float]], shifts: Sequence[int])
     for name, acc in curves.items():
         ax.plot(shifts, acc, marker="o", label=name)
     ax.axhline(0.5, color="grey", linestyle=":", label="chance")
-    ax.set(xlabel="shift (pixels, right and down)", ylabel="validation accuracy",
-           title="Moving the picture, not changing it")
+    ax.set(
+        xlabel="shift (pixels, right and down)",
+        ylabel="validation accuracy",
+        title="Moving the picture, not changing it",
+    )
     ax.legend()
     fig.tight_layout()
     return fig

@@ -62,8 +62,9 @@ class SyntheticCIFAR10(CIFAR10):
         target_transform: Callable | None = None,
         download: bool = False,  # accepted like CIFAR10's; there is nothing to download
     ) -> None:
-        VisionDataset.__init__(self, root or "synthetic", transform=transform,
-                               target_transform=target_transform)
+        VisionDataset.__init__(
+            self, root or "synthetic", transform=transform, target_transform=target_transform
+        )
         self.train = train
         self.data, self.targets = make_images(300 if train else 100, seed=0 if train else 1)
         self.classes = list(CLASSES)

@@ -38,8 +38,9 @@ class TensorData:
         return self.x.device
 
 
-def preload(dataset: Dataset, mean: torch.Tensor, std: torch.Tensor,
-            device: str | torch.device = "cpu") -> TensorData:
+def preload(
+    dataset: Dataset, mean: torch.Tensor, std: torch.Tensor, device: str | torch.device = "cpu"
+) -> TensorData:
     """Convert a CIFAR-like dataset (or Subset) once: uint8 -> float, HWC -> CHW, (x/255 - mean)/std."""
     data, labels = arrays(dataset)
     device = torch.device(device)
@@ -51,19 +52,20 @@ def preload(dataset: Dataset, mean: torch.Tensor, std: torch.Tensor,
     return TensorData(x, torch.from_numpy(labels).to(device))
 
 
-def batches(data: TensorData, batch_size: int, shuffle: bool = False,
-            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    data: TensorData, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Minibatches of data, reshuffled on every call when shuffle=True (like DataLoader)."""
     n = len(data)
     if shuffle:
         # the permutation is drawn on the CPU generator so runs match across devices
         order = torch.randperm(n, generator=generator).to(data.device)
         for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             yield data.x[idx], data.y[idx]
     else:
         for i in range(0, n, batch_size):
-            yield data.x[i:i + batch_size], data.y[i:i + batch_size]
+            yield data.x[i : i + batch_size], data.y[i : i + batch_size]
 
 
 def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
@@ -72,13 +74,15 @@ def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     if abs(dx) >= w or abs(dy) >= h:
         return out
-    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        x[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+        ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     return out
 
 
-def augment(x: torch.Tensor, max_shift: int = 4, flip: bool = True,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, max_shift: int = 4, flip: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A batch randomly translated by up to max_shift pixels (zero padding) and mirrored left-right.
 
     One gather for the whole batch, on x's device: no per-image Python and no PIL."""
@@ -90,16 +94,25 @@ def augment(x: torch.Tensor, max_shift: int = 4, flip: bool = True,
         ox = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device)
         rows = (oy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
         cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-        x = padded[torch.arange(n, device=x.device)[:, None, None, None],
-                   torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+        x = padded[
+            torch.arange(n, device=x.device)[:, None, None, None],
+            torch.arange(c, device=x.device)[None, :, None, None],
+            rows,
+            cols,
+        ]
     if flip:
         mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device)
         x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
     return x
 
 
-def blend(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator | None = None,
-          rng: random.Random | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+def blend(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float,
+    generator: torch.Generator | None = None,
+    rng: random.Random | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Mixup: each image blended with a random partner from the batch, weight lam ~ Beta(alpha, alpha).
 
     Returns (blended images, the partners' labels, lam); the loss weighs y by lam, partners by 1 - lam."""
@@ -119,9 +132,15 @@ class Prepared:
     summary: str
 
 
-def prepare_cifar2(root: str | os.PathLike | None = None, device: str | torch.device = "cpu",
-                   download: bool = False, *, holdout: int = 2000, split_seed: int = 0,
-                   seed: int | None = None) -> Prepared:
+def prepare_cifar2(
+    root: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    download: bool = False,
+    *,
+    holdout: int = 2000,
+    split_seed: int = 0,
+    seed: int | None = None,
+) -> Prepared:
     """CIFAR-2 train and validation preloaded on device, normalised with the training split's
     per-channel CIFAR-10 statistics (as the lecture's Normalize uses). root and download as in
     load_cifar10; holdout and split_seed choose the validation images when the copy has no test split.
@@ -133,5 +152,4 @@ def prepare_cifar2(root: str | os.PathLike | None = None, device: str | torch.de
     train = Subset(full, cifar2_indices(full.targets))
     val = load_cifar2(root, False, download=download, holdout=holdout, split_seed=split_seed)
     summary = f"{describe(train)}\n{describe(val)}"
-    return Prepared(preload(train, mean, std, device), preload(val, mean, std, device),
-                    mean, std, summary)
+    return Prepared(preload(train, mean, std, device), preload(val, mean, std, device), mean, std, summary)

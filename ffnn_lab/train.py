@@ -22,8 +22,9 @@ from .tensors import TensorData, augment, batches, blend
 # The optimiser and schedule choices, defined once; the CLI offers exactly these names.
 OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], Recipe], torch.optim.Optimizer]] = {
     # fused: one pass over each weight per step instead of several (the step is memory-bound)
-    "sgd": lambda params, r: torch.optim.SGD(params, lr=r.lr, momentum=r.momentum,
-                                             weight_decay=r.weight_decay, fused=True),
+    "sgd": lambda params, r: torch.optim.SGD(
+        params, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay, fused=True
+    ),
     "adamw": lambda params, r: torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay, fused=True),
 }
 SCHEDULES = ("constant", "onecycle")
@@ -62,18 +63,25 @@ class Recipe:
             raise InvalidInput(f"unknown schedule={self.schedule!r}: use one of {', '.join(SCHEDULES)}")
         if self.momentum and self.optimizer != "sgd":
             # AdamW keeps its own running averages (betas); silently dropping momentum would mislead
-            raise InvalidInput(f"momentum={self.momentum:g} applies to optimizer='sgd' only: "
-                               "choose optimizer='sgd', or drop momentum")
+            raise InvalidInput(
+                f"momentum={self.momentum:g} applies to optimizer='sgd' only: "
+                "choose optimizer='sgd', or drop momentum"
+            )
 
     def describe(self) -> str:
         """One line a student can read: how this recipe trains."""
-        extras = [f"momentum {self.momentum:g}" if self.momentum else "",
-                  f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
-                  f"{self.schedule} schedule" if self.schedule != "constant" else "",
-                  f"shifts up to {self.max_shift} px" if self.max_shift else "",
-                  "flips" if self.flip else "", f"mixup {self.mixup:g}" if self.mixup else ""]
-        return (f"recipe: {self.epochs} epochs, batch {self.batch_size}, {self.optimizer} lr {self.lr:g}"
-                + "".join(f", {e}" for e in extras if e))
+        extras = [
+            f"momentum {self.momentum:g}" if self.momentum else "",
+            f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
+            f"{self.schedule} schedule" if self.schedule != "constant" else "",
+            f"shifts up to {self.max_shift} px" if self.max_shift else "",
+            "flips" if self.flip else "",
+            f"mixup {self.mixup:g}" if self.mixup else "",
+        ]
+        return (
+            f"recipe: {self.epochs} epochs, batch {self.batch_size}, {self.optimizer} lr {self.lr:g}"
+            + "".join(f", {e}" for e in extras if e)
+        )
 
 
 # Each named model's default recipe (ffnn_lab.models.MODELS builds the networks).
@@ -81,8 +89,17 @@ RECIPES = {
     "baseline": Recipe(),
     "small": Recipe(),
     "deep": Recipe(),
-    "best": Recipe(epochs=150, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=0.05,
-                   schedule="onecycle", max_shift=3, flip=True, mixup=0.2),
+    "best": Recipe(
+        epochs=150,
+        batch_size=128,
+        lr=2e-3,
+        optimizer="adamw",
+        weight_decay=0.05,
+        schedule="onecycle",
+        max_shift=3,
+        flip=True,
+        mixup=0.2,
+    ),
 }
 
 
@@ -97,24 +114,31 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved is None or resolved.type not in {"cpu", "cuda"}:
         raise InvalidInput(f"unknown device {str(device)!r}: use 'auto', 'cpu' or 'cuda'")
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInput(f"device {str(device)!r} asked for, but this torch sees no CUDA GPU "
-                           f"(torch {torch.__version__}): use 'cpu' or 'auto'")
+        raise InvalidInput(
+            f"device {str(device)!r} asked for, but this torch sees no CUDA GPU "
+            f"(torch {torch.__version__}): use 'cpu' or 'auto'"
+        )
     if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
-        raise InvalidInput(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} "
-                           "CUDA GPU(s), numbered from 0")
+        raise InvalidInput(
+            f"device {str(device)!r}: this machine has {torch.cuda.device_count()} "
+            "CUDA GPU(s), numbered from 0"
+        )
     return resolved
 
 
 Data = TensorData | DataLoader
 
 
-def _batches(data: Data, batch_size: int, shuffle: bool, generator: torch.Generator | None,
-             device: torch.device) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(
+    data: Data, batch_size: int, shuffle: bool, generator: torch.Generator | None, device: torch.device
+) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     if isinstance(data, TensorData):
         return batches(data, batch_size, shuffle, generator)
     if not isinstance(data, DataLoader):
-        raise TypeError(f"got a {type(data).__name__}: pass a DataLoader over it (the teaching path) "
-                        "or the tensors from ffnn_lab.prepare_cifar2() (the fast path)")
+        raise TypeError(
+            f"got a {type(data).__name__}: pass a DataLoader over it (the teaching path) "
+            "or the tensors from ffnn_lab.prepare_cifar2() (the fast path)"
+        )
     # the teaching path: whatever the DataLoader was built with, moved batch by batch
     return ((x.to(device), y.to(device)) for x, y in data)
 
@@ -143,8 +167,9 @@ def predict(model: nn.Module, data: Data, batch_size: int = 1024) -> torch.Tenso
 def evaluate(model: nn.Module, data: Data, batch_size: int = 1024) -> float:
     """Accuracy of model on data: the share of samples whose argmax is the label."""
     if isinstance(data, DataLoader) and isinstance(data.sampler, RandomSampler):
-        raise InvalidInput("evaluate needs a DataLoader with shuffle=False, so that every sample "
-                           "is counted once, in order")
+        raise InvalidInput(
+            "evaluate needs a DataLoader with shuffle=False, so that every sample is counted once, in order"
+        )
     preds, labels = _predictions(model, data, batch_size)
     return (preds == labels).float().mean().item()
 
@@ -154,8 +179,9 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     return OPTIMIZERS[recipe.optimizer](model.parameters(), recipe)
 
 
-def make_schedule(opt: torch.optim.Optimizer, recipe: Recipe,
-                  steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+def make_schedule(
+    opt: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
     """The recipe's learning-rate schedule, stepped once per batch; None for a constant rate."""
     if recipe.schedule == "onecycle":
         steps = recipe.epochs * steps_per_epoch
@@ -170,13 +196,22 @@ def _recipe_for(train: Data, recipe: Recipe | None, changes: dict[str, Any]) -> 
     if unknown:
         raise InvalidInput(f"fit() got {', '.join(unknown)}: not a recipe field; use {', '.join(fields)}")
     if isinstance(train, DataLoader) and changes.get("batch_size", train.batch_size) != train.batch_size:
-        raise InvalidInput(f"batch_size={changes['batch_size']} but the DataLoader makes batches of "
-                           f"{train.batch_size}: drop batch_size=, or build the DataLoader with it")
+        raise InvalidInput(
+            f"batch_size={changes['batch_size']} but the DataLoader makes batches of "
+            f"{train.batch_size}: drop batch_size=, or build the DataLoader with it"
+        )
     return dataclasses.replace(recipe or Recipe(), **changes)
 
 
-def _forward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, loss_fn: nn.Module,
-             gen: torch.Generator, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _forward(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    recipe: Recipe,
+    loss_fn: nn.Module,
+    gen: torch.Generator,
+    rng: random.Random,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Augment and blend a batch as the recipe asks, then run it: (loss, outputs, labels to count).
 
     With mixup, accuracy counts the label of the stronger image in each blend."""
@@ -209,9 +244,17 @@ def _lr_advice(lr: float) -> str:
     return f"The learning rate ({lr:g}) is probably too high: try {lr / 10:g}."
 
 
-def fit(model: nn.Module, train: Data, val: Data | None = None, *, recipe: Recipe | None = None,
-        seed: int = 0, loss_fn: nn.Module | None = None, progress: bool = True,
-        **changes: Any) -> list[dict]:
+def fit(
+    model: nn.Module,
+    train: Data,
+    val: Data | None = None,
+    *,
+    recipe: Recipe | None = None,
+    seed: int = 0,
+    loss_fn: nn.Module | None = None,
+    progress: bool = True,
+    **changes: Any,
+) -> list[dict]:
     """Minibatch training by recipe (default: the lecture's), any field changed by keyword, e.g.
     fit(model, data.train, data.val, recipe=RECIPES["best"], epochs=8). Returns one dict per epoch:
     epoch, loss, train_accuracy (counted on the epoch's own augmented batches as they go by),
@@ -254,38 +297,56 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, recipe: Recip
                 sums.add(loss, out, y)
             if not check_each_batch and not torch.isfinite(sums.loss):
                 raise _diverged(sums.loss.item(), recipe.lr, history)
-            record = {"epoch": epoch, "loss": sums.loss.item() / sums.seen,
-                      "train_accuracy": sums.correct.item() / sums.seen,
-                      "val_accuracy": evaluate(model, val) if val is not None else None,
-                      "seconds": time.perf_counter() - start}
+            record = {
+                "epoch": epoch,
+                "loss": sums.loss.item() / sums.seen,
+                "train_accuracy": sums.correct.item() / sums.seen,
+                "val_accuracy": evaluate(model, val) if val is not None else None,
+                "seconds": time.perf_counter() - start,
+            }
             _warn_if_unstable(record, history, first_loss, recipe.lr)
             history.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.4f}", train=f"{record['train_accuracy']:.3f}",
-                            **({"val": f"{record['val_accuracy']:.3f}"} if val is not None else {}))
+            bar.set_postfix(
+                loss=f"{record['loss']:.4f}",
+                train=f"{record['train_accuracy']:.3f}",
+                **({"val": f"{record['val_accuracy']:.3f}"} if val is not None else {}),
+            )
     except KeyboardInterrupt:
-        print(f"\nInterrupted: stopped during epoch {len(history) + 1}; "
-              f"returning the {len(history)} finished epoch(s).")
+        print(
+            f"\nInterrupted: stopped during epoch {len(history) + 1}; "
+            f"returning the {len(history)} finished epoch(s)."
+        )
     finally:
         bar.close()
     return history
 
 
 def _diverged(value: float, lr: float, history: list[dict]) -> TrainingDiverged:
-    return TrainingDiverged(f"the loss became {value} in epoch {len(history) + 1}: training stopped. "
-                            + _lr_advice(lr), history)
+    return TrainingDiverged(
+        f"the loss became {value} in epoch {len(history) + 1}: training stopped. " + _lr_advice(lr), history
+    )
 
 
 def _warn_if_unstable(record: dict, history: list[dict], first_loss: float | None, lr: float) -> None:
     """Warn once per run when an epoch's loss ends far above where training started."""
     limit = UNSTABLE_FACTOR * max(first_loss or 0.0, 1.0)
     if record["loss"] > limit and all(h["loss"] <= limit for h in history):
-        warnings.warn(f"the epoch loss grew from {first_loss:.3g} (first batch) to {record['loss']:.3g} "
-                      f"in epoch {record['epoch']}: training is unstable. " + _lr_advice(lr),
-                      TrainingUnstable, stacklevel=3)
+        warnings.warn(
+            f"the epoch loss grew from {first_loss:.3g} (first batch) to {record['loss']:.3g} "
+            f"in epoch {record['epoch']}: training is unstable. " + _lr_advice(lr),
+            TrainingUnstable,
+            stacklevel=3,
+        )
 
 
-def train_full_batch(model: nn.Module, data: TensorData, epochs: int, lr: float,
-                     loss_fn: nn.Module | None = None, chunk: int = 1024) -> list[float]:
+def train_full_batch(
+    model: nn.Module,
+    data: TensorData,
+    epochs: int,
+    lr: float,
+    loss_fn: nn.Module | None = None,
+    chunk: int = 1024,
+) -> list[float]:
     """Regime A: one update per epoch, with the gradient of the mean loss over every sample.
 
     The dataset is fed in chunks only to bound memory: each chunk's mean loss (loss_fn must average,
@@ -293,8 +354,10 @@ def train_full_batch(model: nn.Module, data: TensorData, epochs: int, lr: float,
     the whole set's mean."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if getattr(loss_fn, "reduction", "mean") != "mean":
-        raise InvalidInput(f"loss_fn has reduction={loss_fn.reduction!r}: train_full_batch weighs "
-                           "each chunk's mean, so pass a loss with reduction='mean' (the default)")
+        raise InvalidInput(
+            f"loss_fn has reduction={loss_fn.reduction!r}: train_full_batch weighs "
+            "each chunk's mean, so pass a loss with reduction='mean' (the default)"
+        )
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
@@ -309,8 +372,14 @@ def train_full_batch(model: nn.Module, data: TensorData, epochs: int, lr: float,
     return losses
 
 
-def train_per_sample(model: nn.Module, data: TensorData, epochs: int, lr: float,
-                     loss_fn: nn.Module | None = None, seed: int = 0) -> list[float]:
+def train_per_sample(
+    model: nn.Module,
+    data: TensorData,
+    epochs: int,
+    lr: float,
+    loss_fn: nn.Module | None = None,
+    seed: int = 0,
+) -> list[float]:
     """Regime B: one update per sample, in shuffled order; returns each epoch's mean loss."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=lr)

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 # the shared copy beside the checkout, or wherever FFNN_LAB_REAL_DATA points
-REAL_DATA = Path(os.environ.get("FFNN_LAB_REAL_DATA")
-                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg")
+REAL_DATA = Path(
+    os.environ.get("FFNN_LAB_REAL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
+)
 
 
 @pytest.fixture(autouse=True)

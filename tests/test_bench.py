@@ -17,8 +17,22 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 def test_speed_finds_the_package_faster_on_every_measurement(tmp_path):
     out = tmp_path / "speed.json"
-    subprocess.run([sys.executable, BENCH / "speed.py", "--data", "synthetic", "--device", "cpu",
-                    "--repeats", "3", "--json", out], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            BENCH / "speed.py",
+            "--data",
+            "synthetic",
+            "--device",
+            "cpu",
+            "--repeats",
+            "3",
+            "--json",
+            out,
+        ],
+        check=True,
+        capture_output=True,
+    )
     r = json.loads(out.read_text())
     # the script itself asserts both pipelines build the same subsets and the same statistics
     assert r["subset_speedup"] > 1 and r["epoch_speedup"] > 1 and r["stats_speedup"] > 1
@@ -29,9 +43,26 @@ def test_speed_finds_the_package_faster_on_every_measurement(tmp_path):
 def test_recipe_sweep_reports_what_fit_gives_for_each_seed(tmp_path):
     out = tmp_path / "sweep.json"
     variant = "60 epochs, width 1024, no mixup"
-    subprocess.run([sys.executable, BENCH / "recipe_sweep.py", "--data", "synthetic", "--only", variant,
-                    "--seeds", "2", "--workers", "2", "--epochs", "3", "--json", out],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            BENCH / "recipe_sweep.py",
+            "--data",
+            "synthetic",
+            "--only",
+            variant,
+            "--seeds",
+            "2",
+            "--workers",
+            "2",
+            "--epochs",
+            "3",
+            "--json",
+            out,
+        ],
+        check=True,
+        capture_output=True,
+    )
     s = json.loads(out.read_text())[variant]
     # the same run done here, through the package alone: the sweep trains what it says it trains
     data = prepare_cifar2("synthetic")

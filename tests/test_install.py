@@ -43,9 +43,24 @@ def test_installing_the_lab_beside_another_compatible_torch_keeps_it(tmp_path):
         stub(site, name, HOSTED.get(name) or metadata.version(name))
     python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     report = tmp_path / "report.json"
-    run = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
-                          "--no-index", "--quiet", "--report", report, *requirements],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--dry-run",
+            "--no-index",
+            "--quiet",
+            "--report",
+            report,
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(report.read_text())["install"] == []
 

@@ -44,5 +44,6 @@ def test_unknown_model_is_named():
 
 def test_the_old_recipes_name_still_answers_with_a_warning():
     from ffnn_lab import models
+
     with pytest.warns(DeprecationWarning, match="ffnn_lab.train.RECIPES"):
         assert models.RECIPES is RECIPES

@@ -40,8 +40,9 @@ def test_show_images_titles_and_no_clipping_warning():
 
 
 def test_history_and_loss_curves():
-    history = [{"epoch": i, "loss": 1 / i, "train_accuracy": 0.5 + i / 10, "val_accuracy": 0.5}
-               for i in range(1, 4)]
+    history = [
+        {"epoch": i, "loss": 1 / i, "train_accuracy": 0.5 + i / 10, "val_accuracy": 0.5} for i in range(1, 4)
+    ]
     fig = plots.plot_history(history, title="t")
     loss_ax, acc_ax = fig.axes
     assert list(loss_ax.lines[0].get_ydata()) == [1, 0.5, 1 / 3] and len(acc_ax.lines) == 2

@@ -42,8 +42,9 @@ def official(tmp_path, monkeypatch):
         batches[name] = images
     with open(base / "batches.meta", "wb") as f:
         pickle.dump({"label_names": list(CLASSES)}, f)
-    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{i}", md5(base / f"data_batch_{i}")]
-                                                for i in range(1, 6)])
+    monkeypatch.setattr(
+        CIFAR10, "train_list", [[f"data_batch_{i}", md5(base / f"data_batch_{i}")] for i in range(1, 6)]
+    )
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5(base / "test_batch")]])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5(base / "batches.meta")})
     return base.parent, batches

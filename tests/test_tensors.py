@@ -10,8 +10,9 @@ from ffnn_lab import augment, batches, blend, load_cifar2, preload, prepare_cifa
 
 def test_preload_equals_totensor_then_normalize():
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
-    slow = load_cifar2("synthetic", transform=transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize(mean, std)]))
+    slow = load_cifar2(
+        "synthetic", transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    )
     fast = preload(load_cifar2("synthetic"), torch.tensor(mean), torch.tensor(std))
     assert fast.x.shape == (600, 3, 32, 32) and fast.x.dtype == torch.float32
     for i in (0, 17, 599):
@@ -49,8 +50,9 @@ def test_augment_is_a_seeded_batch_of_shifts_and_flips():
     assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
     # every output image is some shift of its input, mirrored or not
     for i in range(32):
-        candidates = [shift(img, dx, dy) for img in (x[i], x[i].flip(-1))
-                      for dx in range(-2, 3) for dy in range(-2, 3)]
+        candidates = [
+            shift(img, dx, dy) for img in (x[i], x[i].flip(-1)) for dx in range(-2, 3) for dy in range(-2, 3)
+        ]
         assert any(torch.equal(a[i], c) for c in candidates)
     flipped_only = augment(x, 0, True, torch.Generator().manual_seed(2))
     assert all(torch.equal(f, o) or torch.equal(f, o.flip(-1)) for f, o in zip(flipped_only, x))

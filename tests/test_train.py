@@ -147,11 +147,16 @@ def test_a_dataloader_keeps_its_own_batch_size(data):
 
 
 def test_teaching_path_dataloader_gives_the_same_kind_of_history(data):
-    ds = load_cifar2("synthetic", transform=transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize(data.mean.tolist(), data.std.tolist())]))
+    ds = load_cifar2(
+        "synthetic",
+        transform=transforms.Compose(
+            [transforms.ToTensor(), transforms.Normalize(data.mean.tolist(), data.std.tolist())]
+        ),
+    )
     loader = DataLoader(ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
-    val_loader = DataLoader(load_cifar2("synthetic", False, transform=loader.dataset.dataset.transform),
-                            batch_size=100)
+    val_loader = DataLoader(
+        load_cifar2("synthetic", False, transform=loader.dataset.dataset.transform), batch_size=100
+    )
     torch.manual_seed(0)
     model = baseline()
     history = fit(model, loader, val_loader, epochs=2, progress=False)
@@ -162,8 +167,9 @@ def test_teaching_path_dataloader_gives_the_same_kind_of_history(data):
 
 
 def test_evaluate_and_predict_on_a_known_model():
-    data = TensorData(torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]]),
-                      torch.tensor([0, 1, 1, 1]))
+    data = TensorData(
+        torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 1, 1, 1])
+    )
     model = nn.Linear(2, 2, bias=False)
     with torch.no_grad():
         model.weight.copy_(torch.eye(2))
@@ -189,8 +195,9 @@ def test_full_batch_makes_one_update_with_the_whole_gradient(data, loss_fn):
 
 def test_full_batch_refuses_a_loss_it_would_scale_wrongly(data):
     with pytest.raises(InvalidInput, match="reduction='sum'.*reduction='mean'"):
-        train_full_batch(baseline(), data.train, epochs=1, lr=0.1,
-                         loss_fn=nn.CrossEntropyLoss(reduction="sum"))
+        train_full_batch(
+            baseline(), data.train, epochs=1, lr=0.1, loss_fn=nn.CrossEntropyLoss(reduction="sum")
+        )
 
 
 def test_per_sample_updates_every_sample():
@@ -207,14 +214,17 @@ def test_per_sample_updates_every_sample():
     assert len(steps) == 40 and len(losses) == 2 and losses[1] < losses[0]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(epochs=0), "epochs=0: use a finite number greater than 0"),
-    (dict(lr=float("inf")), "lr=inf: use a finite number greater than 0"),
-    (dict(epochs=2.5), "epochs=2.5: use a whole number"),
-    (dict(optimizer="adam2"), "unknown optimizer='adam2': use one of sgd, adamw"),
-    (dict(schedule="cosine"), "unknown schedule='cosine': use one of constant, onecycle"),
-    (dict(optimizer="adamw", momentum=0.9), "momentum=0.9 applies to optimizer='sgd' only"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(epochs=0), "epochs=0: use a finite number greater than 0"),
+        (dict(lr=float("inf")), "lr=inf: use a finite number greater than 0"),
+        (dict(epochs=2.5), "epochs=2.5: use a whole number"),
+        (dict(optimizer="adam2"), "unknown optimizer='adam2': use one of sgd, adamw"),
+        (dict(schedule="cosine"), "unknown schedule='cosine': use one of constant, onecycle"),
+        (dict(optimizer="adamw", momentum=0.9), "momentum=0.9 applies to optimizer='sgd' only"),
+    ],
+)
 def test_bad_settings_are_explained(data, bad, message):
     with pytest.raises(InvalidInput, match=message):
         fit(baseline(), data.train, progress=False, **bad)
@@ -224,16 +234,37 @@ def test_bad_settings_are_explained(data, bad, message):
 
 def test_onecycle_adamw_and_augmentation_run(data):
     torch.manual_seed(0)
-    history = fit(baseline(), data.train, data.val, epochs=2, lr=1e-3, optimizer="adamw",
-                  schedule="onecycle", max_shift=2, flip=True, progress=False)
+    history = fit(
+        baseline(),
+        data.train,
+        data.val,
+        epochs=2,
+        lr=1e-3,
+        optimizer="adamw",
+        schedule="onecycle",
+        max_shift=2,
+        flip=True,
+        progress=False,
+    )
     assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
 
 
 def test_mixup_is_seeded_and_changes_training(data):
     def run(mixup):
         torch.manual_seed(0)
-        return without_time(fit(baseline(), data.train, data.val, epochs=2, lr=1e-3, optimizer="adamw",
-                                mixup=mixup, progress=False))
+        return without_time(
+            fit(
+                baseline(),
+                data.train,
+                data.val,
+                epochs=2,
+                lr=1e-3,
+                optimizer="adamw",
+                mixup=mixup,
+                progress=False,
+            )
+        )
+
     assert run(0.2) == run(0.2)
     plain, mixed = run(0.0), run(0.2)
     assert plain != mixed
@@ -248,8 +279,11 @@ def test_negative_augmentation_settings_are_explained(data):
 
 
 def test_an_exploding_loss_warns_with_the_same_advice(data):
-    with pytest.warns(TrainingUnstable, match=r"grew from 0\.\d+ \(first batch\) to .*e\+\d+ in epoch 1.*"
-                      r"learning rate \(1e\+09\) is probably too high: try 1e\+08"):
+    with pytest.warns(
+        TrainingUnstable,
+        match=r"grew from 0\.\d+ \(first batch\) to .*e\+\d+ in epoch 1.*"
+        r"learning rate \(1e\+09\) is probably too high: try 1e\+08",
+    ):
         history = fit(baseline(), data.train, epochs=2, lr=1e9, progress=False)
     assert len(history) == 2  # finite: training runs to the end, unlike a NaN
     with warnings.catch_warnings():
