@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -107,7 +108,8 @@ def main() -> int:
     try:
         if args.json:  # fail before hours of training, not after
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.touch()
+            if not os.access(args.json.parent, os.W_OK):
+                raise PermissionError(f"--json {args.json}: {args.json.parent} is not writable")
         data = prepare_cifar2(args.data, download=True)
     except (LabError, OSError) as e:
         print(f"recipe_sweep: {e}", file=sys.stderr)
