@@ -63,7 +63,11 @@ def parser() -> argparse.ArgumentParser:
                  "copy DIR/train/<class>/*) or 'synthetic'; default $FFNN_LAB_DATA, else the official "
                  "copy in data-unversioned/ (downloaded on first use)")
 
-    t = sub.add_parser("train", help="train a model on CIFAR-2 (birds vs airplanes)")
+    t = sub.add_parser(
+        "train", help="train a model on CIFAR-2 (birds vs airplanes)",
+        epilog="exit status: 0 trained; 1 training failed (the loss turned NaN, or grew far beyond its "
+               "start: lower --lr as the message advises); 2 a usage, data or setting error; "
+               "130 interrupted (the finished epochs are still summarised)")
     t.add_argument("--model", choices=list(MODELS), default="baseline")
     r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.train.RECIPES)")
     r.add_argument("--epochs", type=POSITIVE_INT, help=_defaults("epochs"))
