@@ -27,10 +27,12 @@ def test_committed_form(path):
 
 
 def test_policy_catches_stray_outputs_and_missing_checks():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
-        nbformat.v4.new_code_cell("print(2)", outputs=[nbformat.v4.new_output("stream", text="2\n")]),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+            nbformat.v4.new_code_cell("print(2)", outputs=[nbformat.v4.new_output("stream", text="2\n")]),
+        ]
+    )
     found = tool.problems(nb, "x")
     assert any("no stored output" in f for f in found)
     assert any("does not check" in f for f in found)
@@ -40,12 +42,20 @@ def test_policy_catches_stray_outputs_and_missing_checks():
 
 
 def exercise_notebook(n_checks, check_output="✅ Right: yes\n", marker="# NBVAL_CHECK_OUTPUT\n"):
-    cells = [nbformat.v4.new_code_cell("# BEGIN SOLUTION: x = ...\nx = 1\n# END SOLUTION",
-                                       metadata={"tags": ["solution"]})]
+    cells = [
+        nbformat.v4.new_code_cell(
+            "# BEGIN SOLUTION: x = ...\nx = 1\n# END SOLUTION", metadata={"tags": ["solution"]}
+        )
+    ]
     for _ in range(n_checks):
-        cells.append(nbformat.v4.new_code_cell(
-            marker + "check(x);", metadata={"tags": ["check"]}, execution_count=1,
-            outputs=[nbformat.v4.new_output("stream", text=check_output)]))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                marker + "check(x);",
+                metadata={"tags": ["check"]},
+                execution_count=1,
+                outputs=[nbformat.v4.new_output("stream", text=check_output)],
+            )
+        )
     return nbformat.v4.new_notebook(cells=cells)
 
 

@@ -24,7 +24,7 @@ def test_epochs_and_size_follow_quick_mode(monkeypatch, quick):
     lab = ffnn_lab.setup(seed=0)
     assert lab.quick is quick
     assert lab.epochs(100) == (3 if quick else 100)
-    assert lab.epochs(2) == 2                      # never more than the full count
+    assert lab.epochs(2) == 2  # never more than the full count
     assert lab.epochs(30, quick=1) == (1 if quick else 30)
     assert lab.size(5_000, 500) == (500 if quick else 5_000)
 
@@ -56,13 +56,14 @@ def test_divergence_is_one_friendly_line_under_ipython(capsys):
     try:
         shell.run_cell("import ffnn_lab; lab = ffnn_lab.setup(seed=0)")
         result = shell.run_cell(
-            "raise ffnn_lab.TrainingDiverged('the loss became nan in epoch 3: try 0.001.', [])")
+            "raise ffnn_lab.TrainingDiverged('the loss became nan in epoch 3: try 0.001.', [])"
+        )
         out = capsys.readouterr()
         text = out.out + out.err
         assert isinstance(result.error_in_exec, ffnn_lab.TrainingDiverged)
         assert "Training diverged: the loss became nan in epoch 3: try 0.001." in text
         assert "Traceback" not in text and "raise ffnn_lab" not in text
-        shell.run_cell("1 / 0")                    # other errors keep their usual traceback
+        shell.run_cell("1 / 0")  # other errors keep their usual traceback
         assert "ZeroDivisionError" in capsys.readouterr().out
     finally:
         InteractiveShell.clear_instance()
@@ -75,11 +76,11 @@ def test_semicolon_silences_a_cell_even_when_history_is_not_stored(capsys):
     try:
         shell.run_cell("import ffnn_lab; lab = ffnn_lab.setup(seed=0)")
         capsys.readouterr()
-        shell.run_cell("1 + 41", store_history=False)      # nbval runs cells like this
+        shell.run_cell("1 + 41", store_history=False)  # nbval runs cells like this
         assert "42" in capsys.readouterr().out
         shell.run_cell("print('checked'); 1 + 41;", store_history=False)
         assert capsys.readouterr().out == "checked\n"
-        shell.run_cell("1 + 42", store_history=False)      # the previous ';' does not leak
+        shell.run_cell("1 + 42", store_history=False)  # the previous ';' does not leak
         assert "43" in capsys.readouterr().out
     finally:
         InteractiveShell.clear_instance()

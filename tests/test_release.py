@@ -60,28 +60,41 @@ def released_path(release: Path, path: Path) -> Path:
 
 # --- the transformation on small made-up notebooks -------------------------------------
 
+
 def test_code_blocks_become_gaps_at_their_indentation():
-    cell = solution_cell("def f(x):\n    \"\"\"Doc.\"\"\"\n    # BEGIN SOLUTION\n    y = x * 2\n"
-                         "    return y\n    # END SOLUTION\n\n# BEGIN SOLUTION: answer = ...\n"
-                         "answer = f(3)\n# END SOLUTION\nprint(answer)")
+    cell = solution_cell(
+        'def f(x):\n    """Doc."""\n    # BEGIN SOLUTION\n    y = x * 2\n'
+        "    return y\n    # END SOLUTION\n\n# BEGIN SOLUTION: answer = ...\n"
+        "answer = f(3)\n# END SOLUTION\nprint(answer)"
+    )
     (out,) = released(cell)
-    assert out.source == ("def f(x):\n    \"\"\"Doc.\"\"\"\n    ...  # ✏️ your code here\n\n"
-                          "answer = ...  # ✏️ your code here\nprint(answer)")
+    assert out.source == (
+        'def f(x):\n    """Doc."""\n    ...  # ✏️ your code here\n\n'
+        "answer = ...  # ✏️ your code here\nprint(answer)"
+    )
     assert out.metadata == {} and out.outputs == [] and out.execution_count is None
 
 
 def test_written_answers_become_an_answer_gap():
-    cell = solution_cell("**Your answer:**\n<!-- BEGIN SOLUTION -->\nNo: costs differ.\n"
-                         "<!-- END SOLUTION -->", markdown=True)
+    cell = solution_cell(
+        "**Your answer:**\n<!-- BEGIN SOLUTION -->\nNo: costs differ.\n<!-- END SOLUTION -->", markdown=True
+    )
     (out,) = released(cell)
     assert out.source == "**Your answer:**\n*✏️ Your answer here.*"
 
 
 def test_outputs_counts_metadata_and_ci_markers_are_stripped():
-    nb = new_notebook(cells=[new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=3,
-                                           metadata={"tags": ["check"], "secret": 1},
-                                           outputs=[nbformat.v4.new_output("stream", text="1\n")])],
-                      metadata={"kernelspec": KERNEL, "widgets": {"x": 1}})
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "# NBVAL_CHECK_OUTPUT\nprint(1)",
+                execution_count=3,
+                metadata={"tags": ["check"], "secret": 1},
+                outputs=[nbformat.v4.new_output("stream", text="1\n")],
+            )
+        ],
+        metadata={"kernelspec": KERNEL, "widgets": {"x": 1}},
+    )
     out = tool.student_release(nb, "nb")
     assert out.metadata == {"kernelspec": KERNEL}
     (cell,) = out.cells
@@ -89,15 +102,18 @@ def test_outputs_counts_metadata_and_ci_markers_are_stripped():
     assert cell.execution_count is None
 
 
-@pytest.mark.parametrize("cell, message", [
-    (solution_cell("x = 1"), "has no BEGIN SOLUTION"),
-    (solution_cell("# BEGIN SOLUTION\nx = 1"), "line 1 is never closed"),
-    (solution_cell("x = 1\n# END SOLUTION"), "END SOLUTION on line 2 without a BEGIN"),
-    (solution_cell("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION"), "inside the block opened"),
-    (solution_cell("x = 1  # BEGIN SOLUTION\n# END SOLUTION"), "not one on a line of its own"),
-    (solution_cell("<!-- BEGIN SOLUTION -->\nYes.", markdown=True), "never closed"),
-    (new_code_cell("# BEGIN SOLUTION\nx = 1\n# END SOLUTION"), "no 'solution' tag"),
-])
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        (solution_cell("x = 1"), "has no BEGIN SOLUTION"),
+        (solution_cell("# BEGIN SOLUTION\nx = 1"), "line 1 is never closed"),
+        (solution_cell("x = 1\n# END SOLUTION"), "END SOLUTION on line 2 without a BEGIN"),
+        (solution_cell("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION"), "inside the block opened"),
+        (solution_cell("x = 1  # BEGIN SOLUTION\n# END SOLUTION"), "not one on a line of its own"),
+        (solution_cell("<!-- BEGIN SOLUTION -->\nYes.", markdown=True), "never closed"),
+        (new_code_cell("# BEGIN SOLUTION\nx = 1\n# END SOLUTION"), "no 'solution' tag"),
+    ],
+)
 def test_bad_markers_are_refused_with_the_place_and_the_fix(cell, message):
     with pytest.raises(tool.ReleaseError, match=re.escape(message)) as caught:
         released(new_code_cell("pass"), cell)
@@ -107,8 +123,11 @@ def test_bad_markers_are_refused_with_the_place_and_the_fix(cell, message):
 def test_the_command_refuses_a_bad_notebook_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.ipynb"
     nbformat.write(new_notebook(cells=[solution_cell("# BEGIN SOLUTION\nx = 1")]), bad)
-    run = subprocess.run([sys.executable, str(TOOL), "--student", str(tmp_path / "out"), str(bad)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(TOOL), "--student", str(tmp_path / "out"), str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
     assert "student release refused: bad.ipynb cell 0: BEGIN SOLUTION on line 1" in run.stderr
     assert not (tmp_path / "out").exists()
@@ -125,6 +144,7 @@ def test_the_release_never_goes_into_the_solution_folder():
 
 
 # --- the real release ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_release_holds_no_solution_text(release, path):
@@ -160,8 +180,9 @@ def executed(release, tmp_path_factory) -> dict:
     async def run(path, slots):
         student = released_path(release, path)
         nb = nbformat.read(student, as_version=4)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(student.parent)}})
+        client = NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(student.parent)}}
+        )
         async with slots:
             try:
                 await client.async_execute()
@@ -195,6 +216,7 @@ def test_unsolved_release_runs_and_every_check_says_not_yet(executed, path):
         cell = nb.cells[i]
         assert not any(out.output_type == "error" for out in cell.outputs), f"cell {i} raised"
         assert "Traceback" not in text_of(cell), f"cell {i} printed a traceback"
-        assert FEEDBACK.search(text_of(cell)), f"cell {i} said neither 'Not answered yet' nor " \
-                                               f"'Not yet': {text_of(cell)!r}"
+        assert FEEDBACK.search(text_of(cell)), (
+            f"cell {i} said neither 'Not answered yet' nor 'Not yet': {text_of(cell)!r}"
+        )
         assert "✅" not in text_of(cell), f"cell {i} calls an unanswered gap right"

@@ -1,13 +1,13 @@
 """Keep committed notebooks in the lab's form: outputs stored only where nbval compares them.
 
-  python tools/notebooks.py --check     fail if any notebook is committed otherwise
-  python tools/notebooks.py --refresh   run each notebook in quick mode (FFNN_LAB_QUICK=1),
-                                        store the outputs of its NBVAL_CHECK_OUTPUT cells and
-                                        strip every other output, count and volatile metadata
-  python tools/notebooks.py --student OUT
-                                        write the student release to OUT (same relative paths):
-                                        every solution block replaced by its gap, no outputs,
-                                        counts or cell metadata
+python tools/notebooks.py --check     fail if any notebook is committed otherwise
+python tools/notebooks.py --refresh   run each notebook in quick mode (FFNN_LAB_QUICK=1),
+                                      store the outputs of its NBVAL_CHECK_OUTPUT cells and
+                                      strip every other output, count and volatile metadata
+python tools/notebooks.py --student OUT
+                                      write the student release to OUT (same relative paths):
+                                      every solution block replaced by its gap, no outputs,
+                                      counts or cell metadata
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ def replace_blocks(source: str, where: str, begin: re.Pattern, end: re.Pattern, 
     for number, line in enumerate(source.split("\n"), 1):
         if begin.match(line):
             if opened:
-                raise ReleaseError(f"{where}: BEGIN SOLUTION on line {number} inside the block "
-                                   f"opened on line {opened}; close it with END SOLUTION first")
+                raise ReleaseError(
+                    f"{where}: BEGIN SOLUTION on line {number} inside the block "
+                    f"opened on line {opened}; close it with END SOLUTION first"
+                )
             opened, blocks = number, blocks + 1
             out.append(gap(begin.match(line)))
         elif end.match(line):
@@ -61,8 +63,10 @@ def replace_blocks(source: str, where: str, begin: re.Pattern, end: re.Pattern, 
                 raise ReleaseError(f"{where}: END SOLUTION on line {number} without a BEGIN SOLUTION")
             opened = None
         elif ANY_MARKER.search(line):
-            raise ReleaseError(f"{where}: line {number} looks like a solution marker but is not "
-                               f"one on a line of its own: {line.strip()!r}")
+            raise ReleaseError(
+                f"{where}: line {number} looks like a solution marker but is not "
+                f"one on a line of its own: {line.strip()!r}"
+            )
         elif not opened:
             out.append(line)
     if opened:
@@ -83,8 +87,10 @@ def released_source(cell, where: str) -> str:
             return replace_blocks(cell.source, where, BEGIN, END, code_gap)
         return replace_blocks(cell.source, where, MD_BEGIN, MD_END, lambda m: ANSWER_GAP)
     if ANY_MARKER.search(cell.source):
-        raise ReleaseError(f"{where}: has solution markers but no 'solution' tag, "
-                           "so its solution would reach students; tag the cell 'solution'")
+        raise ReleaseError(
+            f"{where}: has solution markers but no 'solution' tag, "
+            "so its solution would reach students; tag the cell 'solution'"
+        )
     if is_checked(cell):  # nbval's marker is CI plumbing, not for students
         return cell.source.split("\n", 1)[1] if "\n" in cell.source else ""
     return cell.source
@@ -109,8 +115,10 @@ def write_release(out: Path, paths: list[Path]) -> list[Path]:
     Every notebook is checked before anything is written, so a bad marker leaves out untouched."""
     out = out.resolve()
     if out == NOTEBOOKS or NOTEBOOKS in out.parents:
-        raise ReleaseError(f"{out} is inside {NOTEBOOKS}: the release would overwrite or mix with "
-                           "the solution notebooks; choose a folder outside it")
+        raise ReleaseError(
+            f"{out} is inside {NOTEBOOKS}: the release would overwrite or mix with "
+            "the solution notebooks; choose a folder outside it"
+        )
     released = {}
     for path in paths:
         path = path.resolve()
@@ -166,8 +174,10 @@ def exercise_problems(nb, name: str) -> list[str]:
             found.append(f"{name} cell {i}: the check does not say {RIGHT!r} with the solution in place")
     checks = sum("check" in tags(cell) for cell in nb.cells)
     if name[:2] in EXERCISE_NOTEBOOKS and checks < MIN_EXERCISES:
-        found.append(f"{name}: {checks} check cells; notebooks {', '.join(EXERCISE_NOTEBOOKS)} "
-                     f"need at least {MIN_EXERCISES} exercises, each with a cell tagged 'check'")
+        found.append(
+            f"{name}: {checks} check cells; notebooks {', '.join(EXERCISE_NOTEBOOKS)} "
+            f"need at least {MIN_EXERCISES} exercises, each with a cell tagged 'check'"
+        )
     return found
 
 
@@ -196,8 +206,9 @@ def refresh(path: Path) -> None:
 
     nb = nbformat.read(path, as_version=4)
     os.environ["FFNN_LAB_QUICK"] = "1"
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     clean(nb)
     nbformat.write(nb, path)
 
@@ -206,8 +217,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--refresh", action="store_true")
-    parser.add_argument("--student", type=Path, metavar="OUT",
-                        help="write the student release (solutions replaced by gaps) to OUT")
+    parser.add_argument(
+        "--student",
+        type=Path,
+        metavar="OUT",
+        help="write the student release (solutions replaced by gaps) to OUT",
+    )
     parser.add_argument("paths", nargs="*", type=Path)
     args = parser.parse_args()
     paths = args.paths or sorted(NOTEBOOKS.rglob("*.ipynb"))

@@ -24,25 +24,33 @@ def check_every_other(cls: type) -> bool:
             return False
         wanted = (n + 1) // 2
         if size != wanted:
-            return not_yet(f"over a dataset of {n} items, len() gives {size!r}: count the items at "
-                           "even positions (an odd-sized base has one more of them)")
+            return not_yet(
+                f"over a dataset of {n} items, len() gives {size!r}: count the items at "
+                "even positions (an odd-sized base has one more of them)"
+            )
         for k in range(wanted):
             item = attempt(ds.__getitem__, k)
             if item is FAILED:
                 return False
             if item != base[2 * k]:
                 hint = " (that is base[k]: skip every second item)" if item == base[k] else ""
-                return not_yet(f"item {k} over a base of {n} items is {item!r}, not the item at "
-                               f"position 2 * {k} of the base{hint}")
+                return not_yet(
+                    f"item {k} over a base of {n} items is {item!r}, not the item at "
+                    f"position 2 * {k} of the base{hint}"
+                )
         try:
             ds[wanted]
         except IndexError:
             continue
         except Exception as error:  # any other error would break a for loop over the dataset
-            return not_yet(f"asking for item {wanted} of {wanted} raised {type(error).__name__}: "
-                           "past the end, __getitem__ must raise IndexError so a for loop stops")
-        return not_yet(f"item {wanted} of a dataset with {wanted} items exists: past the end, "
-                       "__getitem__ must raise IndexError (a for loop would never stop otherwise)")
+            return not_yet(
+                f"asking for item {wanted} of {wanted} raised {type(error).__name__}: "
+                "past the end, __getitem__ must raise IndexError so a for loop stops"
+            )
+        return not_yet(
+            f"item {wanted} of a dataset with {wanted} items exists: past the end, "
+            "__getitem__ must raise IndexError (a for loop would never stop otherwise)"
+        )
     return right("len, indexing and the IndexError at the end all follow the Dataset protocol.")
 
 
@@ -56,12 +64,15 @@ def check_class_counts(counts: Sequence[int], targets: Sequence[int]) -> bool:
         return not_yet(f"counts should be whole numbers, got {values.dtype}")
     wanted = np.bincount(np.asarray(targets), minlength=10)
     if values.sum() != len(targets):
-        return not_yet("the counts do not add up to the number of pictures: every picture has "
-                       "exactly one label")
+        return not_yet(
+            "the counts do not add up to the number of pictures: every picture has exactly one label"
+        )
     wrong = [c for c in range(10) if values[c] != wanted[c]]
     if wrong:
-        return not_yet(f"the count of class {wrong[0]} is off: count the labels equal to {wrong[0]}, "
-                       "in the order of cifar10.classes")
+        return not_yet(
+            f"the count of class {wrong[0]} is off: count the labels equal to {wrong[0]}, "
+            "in the order of cifar10.classes"
+        )
     return right("one count per class, read from the labels alone: no picture decoded.")
 
 
@@ -76,8 +87,10 @@ def check_item_types(types: tuple, item: tuple) -> bool:
         return not_yet("write the types themselves, e.g. str or np.ndarray, not strings or values")
     image, label = item
     if types[0] is torch.Tensor or types[0] is np.ndarray:
-        return not_yet(f"the picture is not a {types[0].__name__} yet: no transform was given, so "
-                       "torchvision hands out what PIL opened")
+        return not_yet(
+            f"the picture is not a {types[0].__name__} yet: no transform was given, so "
+            "torchvision hands out what PIL opened"
+        )
     if not isinstance(image, types[0]) or not issubclass(types[0], Image.Image):
         return not_yet(f"the picture is not a {types[0].__name__}: look at type(img) above")
     if types[1] is not type(label):

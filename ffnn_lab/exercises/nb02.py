@@ -28,8 +28,13 @@ def _as_triple(value) -> torch.Tensor | None:
 def check_channel_stats(fn) -> bool:
     """fn(data) on uint8 (N, H, W, 3) pictures must give per-channel (mean, std) on the 0..1 scale."""
     rng = np.random.default_rng(2)
-    data = np.stack([rng.integers(lo, hi, (20, 6, 5), dtype=np.uint8)      # channels that differ
-                     for lo, hi in ((0, 256), (40, 120), (150, 250))], axis=-1)
+    data = np.stack(
+        [
+            rng.integers(lo, hi, (20, 6, 5), dtype=np.uint8)  # channels that differ
+            for lo, hi in ((0, 256), (40, 120), (150, 250))
+        ],
+        axis=-1,
+    )
     got = attempt(fn, data)
     if got is FAILED:
         return False
@@ -38,8 +43,10 @@ def check_channel_stats(fn) -> bool:
     mean, std = map(_as_triple, got)
     if mean is None or std is None:
         shapes = [tuple(np.shape(v)) for v in got]
-        return not_yet(f"mean and std need one value per colour channel, shape (3,); got {shapes}: "
-                       "reduce over every axis except the channel axis (the last one in .data)")
+        return not_yet(
+            f"mean and std need one value per colour channel, shape (3,); got {shapes}: "
+            "reduce over every axis except the channel axis (the last one in .data)"
+        )
     want_mean, want_std = (t.double() for t in channel_stats(data))
     if torch.allclose(mean, want_mean * 255, rtol=1e-3):
         return not_yet("the mean is on the 0..255 scale: ToTensor divides by 255 first")
@@ -67,8 +74,10 @@ def check_normalize(fn) -> bool:
     if not isinstance(got, torch.Tensor):
         return not_yet(f"return a tensor, got {type(got).__name__}")
     if got.shape != t.shape:
-        return not_yet(f"the shape changed from {tuple(t.shape)} to {tuple(got.shape)}: "
-                       "reshape mean and std to (3, 1, 1) so they broadcast over each channel")
+        return not_yet(
+            f"the shape changed from {tuple(t.shape)} to {tuple(got.shape)}: "
+            "reshape mean and std to (3, 1, 1) so they broadcast over each channel"
+        )
     want = transforms.Normalize(mean, std)(t)
     if torch.allclose(got, want, atol=1e-5):
         return right("(x - mean[c]) / std[c] on every channel c, like transforms.Normalize.")
@@ -88,14 +97,18 @@ def check_vehicle_transform(fn) -> bool:
         if got is FAILED:
             return False
         if type(got) is not int:
-            return not_yet(f"fn({label}) returned a {type(got).__name__}: return a plain int 0 or 1 "
-                           "(bool or tensor labels trip up the loss later)")
+            return not_yet(
+                f"fn({label}) returned a {type(got).__name__}: return a plain int 0 or 1 "
+                "(bool or tensor labels trip up the loss later)"
+            )
         if got != int(name in VEHICLES):
             kind = "a vehicle" if name in VEHICLES else "an animal"
             return not_yet(f"label {label} ({name}) is {kind}, and fn({label}) says otherwise")
     try:
         pickle.dumps(fn)
     except Exception:  # lambdas and nested functions: no name pickle can find
-        return not_yet("right answers, but the function cannot be pickled (a lambda?), so a "
-                       "DataLoader with worker processes could not use it: write it with def")
+        return not_yet(
+            "right answers, but the function cannot be pickled (a lambda?), so a "
+            "DataLoader with worker processes could not use it: write it with def"
+        )
     return right("vehicles 1, animals 0, and picklable for DataLoader workers.")

@@ -37,12 +37,16 @@ def check_label_trap(kept: Sequence[int], targets: Sequence[int]) -> bool:
         return not_yet("some positions are outside the dataset")
     found = set(labels[positions].tolist()) if positions else set()
     if found - {AIRPLANE, AUTOMOBILE, BIRD}:
-        return not_yet("classes other than airplane, automobile and bird got in: filter on the "
-                       "labels after the naive map, {0, 1}")
+        return not_yet(
+            "classes other than airplane, automobile and bird got in: filter on the "
+            "labels after the naive map, {0, 1}"
+        )
     wanted = set(np.flatnonzero(np.isin(labels, [AIRPLANE, AUTOMOBILE, BIRD])).tolist())
     if set(positions) == set(np.flatnonzero(np.isin(labels, [AIRPLANE, BIRD])).tolist()):
-        return not_yet("no automobile slipped in: did you use the course's map (which moves them "
-                       "to 2)? The exercise asks for the naive map that moves only the birds")
+        return not_yet(
+            "no automobile slipped in: did you use the course's map (which moves them "
+            "to 2)? The exercise asks for the naive map that moves only the birds"
+        )
     if set(positions) != wanted:
         missing = sorted({AIRPLANE, AUTOMOBILE, BIRD} - found) or "some pictures"
         return not_yet(f"some positions that pass the filter are missing (classes: {missing})")
@@ -68,8 +72,10 @@ def check_cifar2_positions(fn) -> bool:
             return not_yet("right positions, wrong order: keep them in dataset order")
         labels = {int(targets[p]) for p in positions if 0 <= p < len(targets)}
         if AUTOMOBILE in labels:
-            return not_yet("automobiles got in: targets holds the ORIGINAL labels (the map only "
-                           "runs when an item is fetched), so birds are still 2 there")
+            return not_yet(
+                "automobiles got in: targets holds the ORIGINAL labels (the map only "
+                "runs when an item is fetched), so birds are still 2 there"
+            )
         if positions and set(positions) <= set(want):
             return not_yet("some airplanes or birds are missing")
         return not_yet("some positions hold neither an airplane nor a bird, or are not positions")
@@ -97,5 +103,7 @@ def check_majority_accuracy(fn, cifar2_labels: torch.Tensor) -> bool:
         if abs(value - counts.min().item() / len(labels)) < 1e-6:
             return not_yet("that is the share of the rarest label: the model answers the most frequent")
         return not_yet("off: the model is right exactly on the pictures of its (most frequent) label")
-    return right("a model that always answers the majority class scores its share, so on a "
-                 "balanced CIFAR-2 the bar to beat is a coin flip.")
+    return right(
+        "a model that always answers the majority class scores its share, so on a "
+        "balanced CIFAR-2 the bar to beat is a coin flip."
+    )

@@ -40,11 +40,15 @@ def check_softmax_rows(fn) -> bool:
         if not isinstance(got, torch.Tensor):
             return not_yet(f"return a tensor, got {type(got).__name__}")
         if got.shape != x.shape:
-            return not_yet(f"on {what} shaped {tuple(x.shape)} the result is shaped "
-                           f"{tuple(got.shape)}: one probability per score (keepdim=True helps)")
+            return not_yet(
+                f"on {what} shaped {tuple(x.shape)} the result is shaped "
+                f"{tuple(got.shape)}: one probability per score (keepdim=True helps)"
+            )
         if not torch.isfinite(got).all():
-            return not_yet(f"nan or inf on {what}: exp overflows; subtract each row's largest "
-                           "score first (it does not change the result)")
+            return not_yet(
+                f"nan or inf on {what}: exp overflows; subtract each row's largest "
+                "score first (it does not change the result)"
+            )
         if torch.allclose(got.sum(dim=0), torch.ones(x.shape[1]), atol=1e-5):
             return not_yet("the columns add up to 1, not the rows: normalise along dim=1")
         if not torch.allclose(got.sum(dim=1), torch.ones(x.shape[0]), atol=1e-5):
@@ -63,9 +67,12 @@ def check_argmax_answer(answer: str) -> bool:
     if choice not in {"a", "b", "c"}:
         return not_yet("answer with one letter: 'a', 'b' or 'c'")
     if choice == "a":
-        return not_yet("the most likely label minimises the number of mistakes, not their cost: "
-                       "weigh each mistake by what it costs")
+        return not_yet(
+            "the most likely label minimises the number of mistakes, not their cost: "
+            "weigh each mistake by what it costs"
+        )
     if choice == "c":
         return not_yet("drawing at random adds mistakes without making them cheaper")
-    return right("with unequal costs, pick the label with the lowest expected cost, which can be "
-                 "the less likely one.")
+    return right(
+        "with unequal costs, pick the label with the lowest expected cost, which can be the less likely one."
+    )
