@@ -48,6 +48,11 @@ def test_attempt_on_gap_or_non_function(capsys):
     ]
 
 
+def test_returned_nothing_is_a_reminder(capsys):
+    assert ex.returned_nothing() is False
+    assert capsys.readouterr().out.startswith("✏️ Not answered yet: your function returned None")
+
+
 def test_check_decorator_handles_gaps_and_surprises(capsys):
     @ex.check
     def check_square(f):
@@ -300,3 +305,38 @@ def test_unanswered_gaps_get_the_reminder(capsys, name):
     gap = (..., ...) if name == "nb01.check_item_types" else ...  # as its release leaves it
     assert check.__doc__ and check(gap, TARGETS) is False
     assert capsys.readouterr().out == ex.NOT_ANSWERED + "\n"
+
+
+class OpenGaps:
+    """EveryOther as released: both methods still hold their gap."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __len__(self): ...
+
+    def __getitem__(self, index): ...
+
+
+def open_gap(*args): ...
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nb02.check_channel_stats",
+        "nb02.check_normalize",
+        "nb02.check_vehicle_transform",
+        "nb03.check_cifar2_positions",
+        "nb03.check_majority_accuracy",
+        "nb04.check_softmax_rows",
+        "nb01.check_every_other",
+    ],
+)
+def test_a_function_with_its_gap_open_is_not_answered_yet(capsys, name):
+    module, function = name.split(".")
+    check = getattr(getattr(ex, module), function)
+    student = OpenGaps if function == "check_every_other" else open_gap
+    extra = (torch.tensor([0, 1, 1]),) if function == "check_majority_accuracy" else ()
+    assert check(student, *extra) is False
+    assert capsys.readouterr().out == ex.NOTHING_RETURNED + "\n"

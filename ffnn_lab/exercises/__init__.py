@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+NOTHING_RETURNED = "✏️ Not answered yet: your function returned None; fill in its gap (with a return)."
 NOT_ANSWERED = "✏️ Not answered yet: fill in the gap in the cell above, then run this check again."
 
 
@@ -44,6 +45,12 @@ def not_yet(message: str) -> bool:
 def not_answered() -> bool:
     """Print the reminder for an unanswered gap and return False."""
     print(NOT_ANSWERED)
+    return False
+
+
+def returned_nothing() -> bool:
+    """Print the reminder for a function that returns None (its gap still open, or no `return`)."""
+    print(NOTHING_RETURNED)
     return False
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import FAILED, attempt, check, not_answered, not_yet, right, unanswered
+from . import FAILED, attempt, check, not_answered, not_yet, returned_nothing, right, unanswered
 
 
 @check
@@ -19,6 +19,8 @@ def check_every_other(cls: type) -> bool:
         ds = attempt(cls, base)
         if ds is FAILED:
             return False
+        if getattr(ds, "__len__", None) is not None and attempt(ds.__len__) is None:
+            return returned_nothing()
         size = attempt(len, ds)
         if size is FAILED:
             return False
@@ -32,6 +34,8 @@ def check_every_other(cls: type) -> bool:
             item = attempt(ds.__getitem__, k)
             if item is FAILED:
                 return False
+            if item is None:
+                return returned_nothing()
             if item != base[2 * k]:
                 hint = " (that is base[k]: skip every second item)" if item == base[k] else ""
                 return not_yet(

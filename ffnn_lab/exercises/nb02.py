@@ -10,7 +10,7 @@ from torchvision import transforms
 
 from ..data import channel_stats
 from ..labels import CLASSES
-from . import FAILED, attempt, check, not_yet, right
+from . import FAILED, attempt, check, not_yet, returned_nothing, right
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
 
@@ -38,6 +38,8 @@ def check_channel_stats(fn) -> bool:
     got = attempt(fn, data)
     if got is FAILED:
         return False
+    if got is None:
+        return returned_nothing()
     if not isinstance(got, tuple) or len(got) != 2:
         return not_yet("return a pair: (mean, std), one value per channel in each")
     mean, std = map(_as_triple, got)
@@ -71,6 +73,8 @@ def check_normalize(fn) -> bool:
     got = attempt(fn, t.clone(), mean, std)
     if got is FAILED:
         return False
+    if got is None:
+        return returned_nothing()
     if not isinstance(got, torch.Tensor):
         return not_yet(f"return a tensor, got {type(got).__name__}")
     if got.shape != t.shape:
@@ -96,6 +100,8 @@ def check_vehicle_transform(fn) -> bool:
         got = attempt(fn, label)
         if got is FAILED:
             return False
+        if got is None:
+            return returned_nothing()
         if type(got) is not int:
             return not_yet(
                 f"fn({label}) returned a {type(got).__name__}: return a plain int 0 or 1 "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..models import count_parameters, deep
-from . import FAILED, attempt, check, not_yet, right
+from . import FAILED, attempt, check, not_yet, returned_nothing, right
 
 SIZES = (3072, 1024, 512, 128, 2)
 
@@ -37,6 +37,8 @@ def check_softmax_rows(fn) -> bool:
         got = attempt(fn, x.clone())
         if got is FAILED:
             return False
+        if got is None:
+            return returned_nothing()
         if not isinstance(got, torch.Tensor):
             return not_yet(f"return a tensor, got {type(got).__name__}")
         if got.shape != x.shape:
