@@ -162,8 +162,8 @@ def test_teaching_path_dataloader_gives_the_same_kind_of_history(data):
     history = fit(model, loader, val_loader, epochs=2, progress=False)
     assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
     assert evaluate(model, val_loader) == pytest.approx(evaluate(model, data.val), abs=1e-6)
-    with pytest.raises(ValueError, match="shuffle=False"):
-        evaluate(model, loader)
+    shuffled = DataLoader(val_loader.dataset, batch_size=100, shuffle=True)
+    assert evaluate(model, shuffled) == pytest.approx(evaluate(model, val_loader), abs=1e-6)
 
 
 def test_evaluate_and_predict_on_a_known_model():
