@@ -256,8 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     except DataNotFoundError as e:
         print(f"ffnn-lab: error: {e.problem}\n{CLI_WAYS_OUT}", file=sys.stderr)
         return 2
-    except (LabError, ValueError, OSError) as e:
+    except (LabError, OSError) as e:  # the lab's own errors, and the machine's (disk full, ...)
         print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        if args.command == "train":  # every deliberate train error is a LabError: this is a bug
+            raise
+        print(f"ffnn-lab: error: {e}", file=sys.stderr)  # grading: until its errors are LabErrors
         return 2
     except KeyboardInterrupt:
         print("\nffnn-lab: interrupted", file=sys.stderr)

@@ -238,6 +238,15 @@ def test_an_exploding_loss_exits_1_with_advice_after_writing_the_summary(tmp_pat
     assert summary["final_loss"] > 1e6
 
 
+def test_a_bug_in_the_lab_shows_its_traceback(monkeypatch):
+    def broken_fit(*args, **kwargs):
+        raise ValueError("not one of the lab's own errors")
+
+    monkeypatch.setattr(cli, "fit", broken_fit)
+    with pytest.raises(ValueError, match="not one of the lab's own errors"):
+        cli.main(["train", "--data", "synthetic", "--epochs", "1", "--quiet"])
+
+
 def test_diverging_run_exits_1_with_advice(capsys, monkeypatch):
     from ffnn_lab import models
 
