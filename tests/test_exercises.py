@@ -269,8 +269,8 @@ DEEP_WEIGHTS = 3072 * 1024 + 1024 * 512 + 512 * 128 + 128 * 2
         ),
         ("nb04.check_softmax_rows", (lambda x: torch.softmax(x, 0),), False, "columns"),
         ("nb04.check_softmax_rows", (lambda x: torch.softmax(x, 1)[:, 0],), False, "shaped"),
-        ("nb04.check_argmax_answer", ("b",), True, "expected cost"),
-        ("nb04.check_argmax_answer", ("(A)",), False, "number of mistakes"),
+        ("nb04.check_argmax_answer", ("b",), True, "as good as the model"),
+        ("nb04.check_argmax_answer", ("(A)",), False, "random weights"),
         ("nb04.check_argmax_answer", ("d",), False, "one letter"),
     ],
 )

@@ -64,17 +64,18 @@ def check_softmax_rows(fn) -> bool:
 
 @check
 def check_argmax_answer(answer: str) -> bool:
-    """answer: the letter of the choice about taking the most likely label under unequal costs."""
+    """answer: the letter of the choice about an untrained network's confident-looking output."""
     choice = str(answer).strip().lower().strip("()")
     if choice not in {"a", "b", "c"}:
         return not_yet("answer with one letter: 'a', 'b' or 'c'")
     if choice == "a":
         return not_yet(
-            "the most likely label minimises the number of mistakes, not their cost: "
-            "weigh each mistake by what it costs"
+            "softmax makes any scores look like probabilities; with random weights the 98% says "
+            "nothing about the picture (compare the untrained accuracy measured above)"
         )
     if choice == "c":
-        return not_yet("drawing at random adds mistakes without making them cheaper")
+        return not_yet("flipping the answer of a network with random weights is still a guess")
     return right(
-        "with unequal costs, pick the label with the lowest expected cost, which can be the less likely one."
+        "the numbers only look like probabilities: they are as good as the model, and an "
+        "untrained one guesses."
     )
