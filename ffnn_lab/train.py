@@ -259,7 +259,8 @@ def fit(
 
     seed drives everything random in training: shuffling, augmentation, mixup and dropout (it reseeds
     torch's global generator). A NaN loss stops training (TrainingDiverged); an epoch loss far above
-    the first batch's warns (TrainingUnstable). Ctrl-C returns the epochs finished so far."""
+    the first batch's warns (TrainingUnstable). Ctrl-C returns the epochs finished so far.
+    A DataLoader brings its own batches: a batch_size= that disagrees with it is refused."""
     recipe = _recipe_for(train, recipe, changes)
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
