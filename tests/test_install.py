@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +36,8 @@ def test_installing_the_lab_beside_another_compatible_torch_keeps_it(tmp_path):
 
     Every other dependency is present at the version this interpreter has; if pyproject.toml pinned
     torch exactly, pip would need another torch, find none offline, and fail."""
+    if Version(metadata.version("pip")) < Version("22.3"):
+        pytest.skip("pip install --python needs pip 22.3 or newer")
     venv = tmp_path / "hosted"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     site = next(venv.glob("lib/python*/site-packages"), None) or venv / "Lib" / "site-packages"
