@@ -219,6 +219,7 @@ M = torch.tensor([[812, 188], [169, 831]])
 ])
 def test_confusion_reading(capsys, answers, why):
     assert_right(capsys, nb07.check_confusion_reading, 1643 / 2000, 0.831, 0.188, M)
+    assert_right(capsys, nb07.check_confusion_reading, 0.82, 0.83, 0.19, M)  # rounded is fine
     assert_not_yet(capsys, nb07.check_confusion_reading, *answers, M, why=why)
     ok, out = verdict(capsys, nb07.check_confusion_reading, 0.8215, ..., 0.188, M)
     assert not ok and "Not answered" in out

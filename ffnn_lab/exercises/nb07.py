@@ -59,7 +59,7 @@ def check_confusion_reading(accuracy, birds_recognised, airplanes_called_birds, 
                            "percentage or a count")
 
     def near(a: float, b: torch.Tensor) -> bool:
-        return math.isclose(a, float(b), abs_tol=5e-4)
+        return math.isclose(a, float(b), abs_tol=3e-3)  # answers rounded to two decimals pass
 
     total = m.sum()
     if near(values["accuracy"], (m[0, 1] + m[1, 0]) / total):
