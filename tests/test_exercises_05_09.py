@@ -97,9 +97,12 @@ def test_unanswered_gap_and_unfinished_function(capsys):
     (lambda n, b: n // b, "last, smaller batch"),
     (lambda n, b: n / b, "whole number"),
     (lambda n, b: n // b + 1, "wrong count"),
+    (lambda n, b: "16", "whole number"),
+    (lambda n, b: True, "whole number"),
 ])
 def test_updates_per_epoch(capsys, wrong, why):
     assert_right(capsys, nb06.check_updates_per_epoch, lambda n, b: math.ceil(n / b))
+    assert_right(capsys, nb06.check_updates_per_epoch, lambda n, b: torch.tensor(n / b).ceil())
     assert_not_yet(capsys, nb06.check_updates_per_epoch, wrong, why=why)
 
 

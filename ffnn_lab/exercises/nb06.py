@@ -22,9 +22,14 @@ def check_updates_per_epoch(fn) -> bool:
         if unanswered(out):
             return not_answered()
         expected = math.ceil(n / b)
-        if isinstance(out, bool) or not isinstance(out, int | float) or out != int(out):
+        try:
+            value = float(out)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(out, bool | str) or not math.isfinite(value) or value != int(value):
             return not_yet(f"for {n:,} samples in batches of {b} you gave {out!r}: a count of "
                            "batches is a whole number")
+        out = int(value)
         if out == expected:
             continue
         if out == n // b:
