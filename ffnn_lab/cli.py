@@ -26,15 +26,18 @@ describe_recipe = Recipe.describe  # the old name, for notebooks written before 
 
 def _number(kind: type, ok, requirement: str):
     """An argparse type: text -> kind, rejected with a reason unless ok(value)."""
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+                f"{text!r} is not a {'whole ' if kind is int else ''}number"
+            ) from None
         if not ok(value):
             raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
         return value
+
     return parse
 
 
@@ -47,8 +50,10 @@ FRACTION = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1, e.g.
 
 def _defaults(field: str) -> str:
     """Each model's default for a recipe field, for --help: 'default baseline/small/deep 100, best 150'."""
+
     def show(v) -> str:
         return ("on" if v else "off") if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
+
     groups: dict[str, list[str]] = {}
     for name, recipe in RECIPES.items():
         groups.setdefault(show(getattr(recipe, field)), []).append(name)
@@ -59,15 +64,19 @@ def parser() -> argparse.ArgumentParser:
     """The command line: train and grade."""
     p = argparse.ArgumentParser(prog="ffnn-lab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    data_help = ("CIFAR-10 source: a directory (official cifar-10-batches-py/ inside, or an image-folder "
-                 "copy DIR/train/<class>/*) or 'synthetic'; default $FFNN_LAB_DATA, else the official "
-                 "copy in data-unversioned/ (downloaded on first use)")
+    data_help = (
+        "CIFAR-10 source: a directory (official cifar-10-batches-py/ inside, or an image-folder "
+        "copy DIR/train/<class>/*) or 'synthetic'; default $FFNN_LAB_DATA, else the official "
+        "copy in data-unversioned/ (downloaded on first use)"
+    )
 
     t = sub.add_parser(
-        "train", help="train a model on CIFAR-2 (birds vs airplanes)",
+        "train",
+        help="train a model on CIFAR-2 (birds vs airplanes)",
         epilog="exit status: 0 trained; 1 training failed (the loss turned NaN, or grew far beyond its "
-               "start: lower --lr as the message advises); 2 a usage, data or setting error; "
-               "130 interrupted (the finished epochs are still summarised)")
+        "start: lower --lr as the message advises); 2 a usage, data or setting error; "
+        "130 interrupted (the finished epochs are still summarised)",
+    )
     t.add_argument("--model", choices=list(MODELS), default="baseline")
     r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.train.RECIPES)")
     r.add_argument("--epochs", type=POSITIVE_INT, help=_defaults("epochs"))
@@ -77,18 +86,32 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--momentum", type=NON_NEGATIVE, help="SGD's only; " + _defaults("momentum"))
     r.add_argument("--weight-decay", type=NON_NEGATIVE, help=_defaults("weight_decay"))
     r.add_argument("--schedule", choices=SCHEDULES, help=_defaults("schedule"))
-    r.add_argument("--max-shift", type=NON_NEGATIVE_INT,
-                   help="random translation in pixels; " + _defaults("max_shift"))
-    r.add_argument("--flip", action=argparse.BooleanOptionalAction,
-                   help="random mirroring; " + _defaults("flip"))
+    r.add_argument(
+        "--max-shift", type=NON_NEGATIVE_INT, help="random translation in pixels; " + _defaults("max_shift")
+    )
+    r.add_argument(
+        "--flip", action=argparse.BooleanOptionalAction, help="random mirroring; " + _defaults("flip")
+    )
     r.add_argument("--mixup", type=NON_NEGATIVE, help="mixup strength alpha, 0 is off; " + _defaults("mixup"))
-    t.add_argument("--seed", type=int, default=0,
-                   help="training seed: initial weights, shuffling, augmentation, dropout (default 0)")
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="training seed: initial weights, shuffling, augmentation, dropout (default 0)",
+    )
     t.add_argument("--data", help=data_help)
-    t.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
-                   help="validation images carved from train/ when the copy has no test/ (default 2000)")
-    t.add_argument("--split-seed", type=int, default=0,
-                   help="which images the hold-out takes (default 0); --seed leaves the split alone")
+    t.add_argument(
+        "--holdout",
+        type=NON_NEGATIVE_INT,
+        default=2000,
+        help="validation images carved from train/ when the copy has no test/ (default 2000)",
+    )
+    t.add_argument(
+        "--split-seed",
+        type=int,
+        default=0,
+        help="which images the hold-out takes (default 0); --seed leaves the split alone",
+    )
     t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     t.add_argument("--json", type=Path, help="write the run's summary and per-epoch history here")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -96,23 +119,46 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade exercise notebooks in a sandbox, on private images")
     g.add_argument("submissions", nargs="+", type=Path, help="notebooks, e.g. submissions/*/exercise.ipynb")
     g.add_argument("--data", help=data_help + "; graded on its test/ split, else on a hold-out never shown")
-    g.add_argument("--timeout", type=POSITIVE, default=600,
-                   help="seconds per notebook (600); scoring adds at most 20 s")
+    g.add_argument(
+        "--timeout", type=POSITIVE, default=600, help="seconds per notebook (600); scoring adds at most 20 s"
+    )
     g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
-    g.add_argument("--threshold", type=FRACTION,
-                   help="a fixed pass mark (a fraction); default: the untouched exercise's score + --margin")
-    g.add_argument("--margin", type=FRACTION, default=0.02,
-                   help="how far above the untouched exercise a pass must be (default 0.02)")
+    g.add_argument(
+        "--threshold",
+        type=FRACTION,
+        help="a fixed pass mark (a fraction); default: the untouched exercise's score + --margin",
+    )
+    g.add_argument(
+        "--margin",
+        type=FRACTION,
+        default=0.02,
+        help="how far above the untouched exercise a pass must be (default 0.02)",
+    )
     g.add_argument("--jobs", type=POSITIVE_INT, default=1, help="submissions graded at once (default 1)")
-    g.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
-                   help="grade only the K-th of N shares (by sorted path); merge with grade-merge")
-    g.add_argument("--memory", type=POSITIVE,
-                   help="GiB of memory per sandboxed process (default 8, less where --jobs would not fit)")
-    g.add_argument("--holdout", type=NON_NEGATIVE_INT, default=2000,
-                   help="images graded when the data has no test/ split (default 2000)")
+    g.add_argument(
+        "--shard",
+        type=_shard,
+        default=(1, 1),
+        metavar="K/N",
+        help="grade only the K-th of N shares (by sorted path); merge with grade-merge",
+    )
+    g.add_argument(
+        "--memory",
+        type=POSITIVE,
+        help="GiB of memory per sandboxed process (default 8, less where --jobs would not fit)",
+    )
+    g.add_argument(
+        "--holdout",
+        type=NON_NEGATIVE_INT,
+        default=2000,
+        help="images graded when the data has no test/ split (default 2000)",
+    )
     g.add_argument("--split-seed", type=int, default=0, help="which images that hold-out takes (default 0)")
-    g.add_argument("--no-sandbox", action="store_true",
-                   help="run notebooks without bubblewrap: only for code you trust; reports say UNSANDBOXED")
+    g.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run notebooks without bubblewrap: only for code you trust; reports say UNSANDBOXED",
+    )
 
     m = sub.add_parser("grade-merge", help="combine the reports of grading shards into one")
     m.add_argument("reports", nargs="+", type=Path, help="report folders of `grade --shard` runs")
@@ -123,8 +169,10 @@ def parser() -> argparse.ArgumentParser:
 def check_writable(path: Path, what: str, directory: bool = False) -> None:
     """Fail before the long work, not after it, when an output path cannot be written."""
     if path.exists() and path.is_dir() != directory:
-        raise InvalidInput(f"{what} {path} is {'a file' if directory else 'a directory'}: "
-                         f"give a {'folder' if directory else 'file'} path")
+        raise InvalidInput(
+            f"{what} {path} is {'a file' if directory else 'a directory'}: "
+            f"give a {'folder' if directory else 'file'} path"
+        )
     folder = path if directory else path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -136,7 +184,11 @@ def check_writable(path: Path, what: str, directory: bool = False) -> None:
 
 # Library errors name Python arguments (lr=0.5, optimizer='sgd'); here they are flags.
 FLAG_NAMES = {f.name: f.name for f in dataclasses.fields(Recipe)} | {
-    "holdout": "holdout", "split_seed": "split_seed", "root": "data", "device": "device"}
+    "holdout": "holdout",
+    "split_seed": "split_seed",
+    "root": "data",
+    "device": "device",
+}
 CLI_WAYS_OUT = """Ways out:
   1. leave out --data (and FFNN_LAB_DATA): the official CIFAR-10 is downloaded on first use
      (needs internet, ~170 MB, checksum-verified) into data-unversioned/ or $FFNN_LAB_ROOT
@@ -147,8 +199,11 @@ CLI_WAYS_OUT = """Ways out:
 
 def in_flags(message: str) -> str:
     """A library message in the command line's words: lr=0.5 is --lr 0.5, optimizer='sgd' --optimizer sgd."""
-    return re.sub(rf"\b({'|'.join(FLAG_NAMES)})=('?)([^\s',;:)]*)\2",
-                  lambda m: f"--{FLAG_NAMES[m[1]].replace('_', '-')} {m[3]}".rstrip(), message)
+    return re.sub(
+        rf"\b({'|'.join(FLAG_NAMES)})=('?)([^\s',;:)]*)\2",
+        lambda m: f"--{FLAG_NAMES[m[1]].replace('_', '-')} {m[3]}".rstrip(),
+        message,
+    )
 
 
 def recipe_from(args: argparse.Namespace) -> Recipe:
@@ -164,21 +219,18 @@ def train(args: argparse.Namespace) -> int:
     recipe = recipe_from(args)
     device = resolve_device(args.device)
     source = find_source(args.data)
-    data = prepare_cifar2(args.data, device, download=True, holdout=args.holdout,
-                          split_seed=args.split_seed)
+    data = prepare_cifar2(args.data, device, download=True, holdout=args.holdout, split_seed=args.split_seed)
     if len(data.val) == 0:
         raise InvalidInput("the validation split is empty: use --holdout 2 or more (default 2000)")
     print(data.summary)
     torch.manual_seed(args.seed)
     model = build_model(args.model).to(device)
-    print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}\n"
-          + recipe.describe())
+    print(f"model: {args.model} ({count_parameters(model):,} parameters) on {device}\n" + recipe.describe())
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrainingUnstable)
-            history = fit(model, data.train, data.val, recipe=recipe, seed=args.seed,
-                          progress=not args.quiet)
+            history = fit(model, data.train, data.val, recipe=recipe, seed=args.seed, progress=not args.quiet)
     except TrainingDiverged as e:
         print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)
         return 1
@@ -189,18 +241,30 @@ def train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     done = len(history)
     summary = {
-        "model": args.model, "recipe": dataclasses.asdict(recipe), "epochs": done,
-        "batch_size": recipe.batch_size, "lr": recipe.lr,
-        "seed": args.seed, "split_seed": args.split_seed, "device": str(device), "data": str(source),
-        "n_train": len(data.train), "n_val": len(data.val),
-        "train_accuracy": evaluate(model, data.train), "val_accuracy": evaluate(model, data.val),
-        "final_loss": history[-1]["loss"] if history else None, "seconds": round(seconds, 3),
+        "model": args.model,
+        "recipe": dataclasses.asdict(recipe),
+        "epochs": done,
+        "batch_size": recipe.batch_size,
+        "lr": recipe.lr,
+        "seed": args.seed,
+        "split_seed": args.split_seed,
+        "device": str(device),
+        "data": str(source),
+        "n_train": len(data.train),
+        "n_val": len(data.val),
+        "train_accuracy": evaluate(model, data.train),
+        "val_accuracy": evaluate(model, data.val),
+        "final_loss": history[-1]["loss"] if history else None,
+        "seconds": round(seconds, 3),
         "samples_per_second": round(len(data.train) * done / seconds, 1) if done else 0.0,
-        "unstable": unstable, "history": history,
+        "unstable": unstable,
+        "history": history,
     }
-    print(f"\n{done} epochs in {seconds:.1f} s ({summary['samples_per_second']:,.0f} samples/s)\n"
-          f"Accuracy on the training set:   {summary['train_accuracy']:.4f}\n"
-          f"Accuracy on the validation set: {summary['val_accuracy']:.4f}")
+    print(
+        f"\n{done} epochs in {seconds:.1f} s ({summary['samples_per_second']:,.0f} samples/s)\n"
+        f"Accuracy on the training set:   {summary['train_accuracy']:.4f}\n"
+        f"Accuracy on the validation set: {summary['val_accuracy']:.4f}"
+    )
     if args.json:
         write_text_atomic(args.json, json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -226,15 +290,27 @@ def grade(args: argparse.Namespace) -> int:
     check_writable(args.report_dir, "--report-dir", directory=True)
     limits = Limits.for_run(args.timeout, args.jobs, args.memory)
     try:
-        rows, code = run_grading(args.submissions, args.report_dir, args.data, timeout=args.timeout,
-                                 threshold=args.threshold, margin=args.margin, jobs=args.jobs,
-                                 sandboxed=not args.no_sandbox, limits=limits, holdout=args.holdout,
-                                 split_seed=args.split_seed, shard=args.shard)
+        rows, code = run_grading(
+            args.submissions,
+            args.report_dir,
+            args.data,
+            timeout=args.timeout,
+            threshold=args.threshold,
+            margin=args.margin,
+            jobs=args.jobs,
+            sandboxed=not args.no_sandbox,
+            limits=limits,
+            holdout=args.holdout,
+            split_seed=args.split_seed,
+            shard=args.shard,
+        )
     except SandboxUnavailable as e:
         print(f"ffnn-lab: error: {e}", file=sys.stderr)
         return 2
-    print(f"{sum(r.passed for r in rows)} of {len(rows)} passed; "
-          f"report: {args.report_dir / 'report.md'} (and .csv, .json); logs: {args.report_dir / 'logs'}")
+    print(
+        f"{sum(r.passed for r in rows)} of {len(rows)} passed; "
+        f"report: {args.report_dir / 'report.md'} (and .csv, .json); logs: {args.report_dir / 'logs'}"
+    )
     return code
 
 

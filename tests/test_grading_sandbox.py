@@ -21,6 +21,7 @@ from ffnn_lab.grading import runner, sandbox
 from ffnn_lab.synthetic import make_images
 
 pytestmark = pytest.mark.slow
+TIMEOUT = 120  # seconds per notebook: generous, so a busy machine does not fail honest work
 MARKER = "3171"  # in the command line of every process a submission leaves behind
 
 SETUP = "import torch, ffnn_lab\ntorch.manual_seed(0)\ndata = ffnn_lab.prepare_cifar2()"
@@ -110,7 +111,8 @@ subprocess.Popen(["sh", "-c", "setsid sleep {MARKER} &"])
 REGEX_HANG = "import re\nre.match(r'(a+)+$', 'a' * 64 + 'b')  # holds the GIL: no cell timeout can interrupt"
 FLOOD = "import os\nfor _ in range(64):\n    os.write(1, b'\\xff\\xfe not utf-8 ' * 65536)\n" + HONEST
 SABOTEUR = (
-    """\
+    UNTRAINED  # torch imported first: the shadowing torch.py below would only break this notebook itself
+    + """
 import os, pathlib
 pathlib.Path("torch.py").write_text("raise SystemExit('shadowed')")
 pathlib.Path("/home/student/numpy.py").write_text("raise SystemExit('shadowed')")
@@ -120,7 +122,6 @@ for target in ["/data/train.npz", "/data/x", {victim!r}, {report!r}]:
     except OSError:
         pass
 """
-    + UNTRAINED
 )
 
 
@@ -150,9 +151,8 @@ def private_data(tmp_path_factory):
     except sandbox.SandboxUnavailable as e:
         pytest.skip(f"bubblewrap unavailable: {e}")
     root = tmp_path_factory.mktemp("private-course-data")
-    x, t = make_images(
-        1100, seed=5
-    )  # 1,000 airplanes and birds for the notebook's own hold-out, 200 to train
+    # per class 1,500 images: 1,000 for the notebook's own hold-out (its default 2,000), 500 to train
+    x, t = make_images(1500, seed=5)
     np.savez(root / "train.npz", data=x, targets=np.array(t))
     x, t = make_images(100, seed=6)  # 200 private airplanes and birds, balanced
     np.savez(root / "test.npz", data=x, targets=np.array(t))
@@ -190,7 +190,7 @@ def graded(private_data, tmp_path_factory):
             sorted(subs.glob("*/exercise.ipynb")),
             report,
             str(private_data),
-            timeout=40,
+            timeout=TIMEOUT,
             threshold=0.6,
             jobs=2,
         )
@@ -227,8 +227,8 @@ def test_patching_inside_the_kernel_changes_nothing(graded):
 
 def test_hangs_and_escaped_processes_are_cut_off_at_the_timeout(graded):
     rows, *_ = graded
-    assert rows["eve"].status == "graded" and rows["eve"].seconds < 40, rows["eve"]
-    assert rows["fay"].error.startswith("timed out") and rows["fay"].seconds < 40 + 5 + 10, rows["fay"]
+    assert rows["eve"].status == "graded" and rows["eve"].seconds < TIMEOUT, rows["eve"]
+    assert rows["fay"].error.startswith("timed out") and rows["fay"].seconds < TIMEOUT + 5 + 15, rows["fay"]
     assert leftovers() == []
 
 
@@ -371,3 +371,15 @@ def test_sigterm_writes_the_report_so_far_and_exits_non_zero(private_data, tmp_p
     assert [r["status"] for r in rows] == ["not graded", "not graded"]
     time.sleep(1)
     assert leftovers() == []
+
+
+def test_notebook_08_handed_out_unchanged_fails_under_the_default_settings(tmp_path):
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as e:
+        pytest.skip(f"bubblewrap unavailable: {e}")
+    exercise = Path(__file__).resolve().parents[1] / "notebooks" / "08-exercise-beat-80-percent.ipynb"
+    rows, code = runner.grade([exercise], tmp_path / "report", "synthetic")
+    row = rows[0]
+    assert code == 0 and row.status == "graded", row
+    assert not row.passed and abs(row.margin) <= 0.01, row  # it is the reference, trained in the sandbox

@@ -220,7 +220,18 @@ def test_the_students_check_wants_a_clear_improvement_over_the_untouched_exercis
     assert "NOT YET" in out and "no better than the untouched baseline" in out and "+0.00%" not in out
     torch.manual_seed(0)
     better = best()
-    fit(better, data.train, epochs=30, optimizer="adamw", lr=2e-3, schedule="onecycle", weight_decay=0.05,
-        batch_size=128, max_shift=3, flip=True, progress=False)
+    fit(
+        better,
+        data.train,
+        epochs=30,
+        optimizer="adamw",
+        lr=2e-3,
+        schedule="onecycle",
+        weight_decay=0.05,
+        batch_size=128,
+        max_shift=3,
+        flip=True,
+        progress=False,
+    )
     assert exercise.check(better, data) is True
     assert "PASS" in capsys.readouterr().out

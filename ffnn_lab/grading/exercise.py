@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 
 import torch
 from torch import nn
@@ -23,7 +24,9 @@ from .graph import ExportError, Graph, rule_problems, to_graph
 
 THRESHOLD = 0.80  # the lecture's bar
 MARGIN = 0.02  # a clear improvement: about two standard errors of an accuracy near 82% on 2,000 images
-EXERCISE = {"epochs": 100, "batch_size": 64, "lr": 1e-2, "seed": 0}  # notebook 08's untouched cell
+GRADER_ENV = "FFNN_LAB_GRADER"  # set by the grader in its sandbox: check() need not train the reference
+# notebook 08's untouched cell: the lecture's baseline, SGD, batch 64, learning rate 1e-2, seed 0
+EPOCHS, BATCH_SIZE, LR, SEED = 100, 64, 1e-2, 0
 
 
 def bar(reference: float, margin: float = MARGIN) -> float:
@@ -42,11 +45,11 @@ def reference_accuracy(
     train: TensorData,
     images: torch.Tensor,
     labels: torch.Tensor,
-    epochs: int = EXERCISE["epochs"],
+    epochs: int = EPOCHS,
     progress: bool = False,
 ) -> float:
     """Accuracy on (images, labels) of the untouched exercise trained on train; cached per data and recipe."""
-    recipe = {**EXERCISE, "epochs": epochs}
+    recipe = {"epochs": epochs, "batch_size": BATCH_SIZE, "lr": LR, "seed": SEED}
     key = _digest(
         train.x, train.y, images, labels, extra=f"{sorted(recipe.items())} torch {torch.__version__}"
     )
@@ -57,15 +60,15 @@ def reference_accuracy(
             return value
     except (OSError, ValueError, KeyError, TypeError):
         pass  # absent or damaged: train it again
-    torch.manual_seed(recipe["seed"])
+    torch.manual_seed(SEED)
     model = baseline().to(train.device)
     fit(
         model,
         train,
         epochs=epochs,
-        batch_size=recipe["batch_size"],
-        lr=recipe["lr"],
-        seed=recipe["seed"],
+        batch_size=BATCH_SIZE,
+        lr=LR,
+        seed=SEED,
         progress=progress,
     )
     accuracy = (
@@ -114,8 +117,14 @@ def check(model: nn.Module, data: Prepared, margin: float = MARGIN) -> bool:
         .mean()
         .item()
     )
-    epochs = config.pick(EXERCISE["epochs"], 3)
+    epochs = config.pick(EPOCHS, 3)
     print(f"Your final model: {accuracy:.2%} of {len(data.val):,} validation images right (eval mode).")
+    if os.environ.get(GRADER_ENV):
+        print(
+            "The instructor's grader is running this notebook: it scores the final model itself, on "
+            "images this notebook never sees, so the comparison is skipped here."
+        )
+        return False
     print("Training the untouched exercise once for comparison (cached afterwards)...", flush=True)
     reference = reference_accuracy(data.train, data.val.x, data.val.y, epochs)
     goal = bar(reference, margin)

@@ -19,6 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -260,8 +261,10 @@ def to_graph(model: nn.Module) -> tuple[dict, dict[str, np.ndarray]]:
 def export_model(model: nn.Module, path: str | Path) -> None:
     """Write model as a graph file (.npz) that load_graph reads without running Python code."""
     graph, weights = to_graph(model)
+    arrays: dict[str, Any] = {"__graph__": np.array(json.dumps(graph))}
+    arrays.update((f"w_{k}", v) for k, v in weights.items())
     buf = io.BytesIO()
-    np.savez(buf, __graph__=np.array(json.dumps(graph)), **{f"w_{k}": v for k, v in weights.items()})
+    np.savez(buf, **arrays)
     Path(path).write_bytes(buf.getvalue())
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..cache import write_text_atomic
+from ..errors import InvalidInput
 
 MAX_TEXT = 300
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
@@ -116,7 +117,7 @@ def read_rows(report_json: Path) -> tuple[dict, list[Row]]:
         report = json.loads(report_json.read_text())
         return report["header"], [Row(**r) for r in report["rows"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(
+        raise InvalidInput(
             f"{report_json} is not a grading report ({type(e).__name__}: {e}); "
             "give the --report-dir folders of `ffnn-lab grade` runs"
         ) from None
@@ -124,7 +125,8 @@ def read_rows(report_json: Path) -> tuple[dict, list[Row]]:
 
 def merge(report_dirs: list[Path], out: Path) -> list[Row]:
     """Combine the reports of several shards into one; a submission graded twice is an error."""
-    header, rows = {}, []
+    header: dict = {}
+    rows: list[Row] = []
     for d in report_dirs:
         h, r = read_rows(d / "report.json")
         header = header or {k: v for k, v in h.items() if k != "shard"}
@@ -132,7 +134,7 @@ def merge(report_dirs: list[Path], out: Path) -> list[Row]:
     seen = [r.submission for r in rows]
     twice = sorted({s for s in seen if seen.count(s) > 1})
     if twice:
-        raise ValueError(f"these submissions appear in more than one report: {', '.join(twice[:5])}")
+        raise InvalidInput(f"these submissions appear in more than one report: {', '.join(twice[:5])}")
     rows.sort(key=lambda r: r.submission)
     write_reports(rows, out, {**header, "merged from": ", ".join(map(str, report_dirs))})
     return rows

@@ -30,7 +30,7 @@ from .. import config
 from ..data import arrays, load_cifar10
 from ..tensors import Prepared, prepare_cifar2
 from . import sandbox
-from .exercise import MARGIN, bar, reference_accuracy
+from .exercise import GRADER_ENV, MARGIN, bar, reference_accuracy
 from .reports import Row, clean, write_reports
 
 MAX_NOTEBOOK = 50 << 20  # bytes of a submission file
@@ -72,14 +72,14 @@ class Interrupted(Exception):
 def prepare_split(data: str | None, workdir: Path, holdout: int = 2000, split_seed: int = 0) -> Split:
     """Divide the graded data into the sandbox's view and the private part, in workdir (grader-only)."""
     source = config.data_source(data)
-    private = prepare_cifar2(source, holdout=holdout, split_seed=split_seed, download=source is None)
+    private = prepare_cifar2(source, holdout=holdout, split_seed=split_seed, download=True)
     if source == "synthetic":  # the stand-in's validation images are public by construction: tests only
         view, view_dir, student = "synthetic", None, prepare_cifar2("synthetic")
         note = "SYNTHETIC stand-in (its validation images are public: for tests only)"
     else:
         view, view_dir = SANDBOX_DATA, workdir / "view"
         images, targets = arrays(
-            load_cifar10(source, True, holdout=holdout, split_seed=split_seed, download=source is None)
+            load_cifar10(source, True, holdout=holdout, split_seed=split_seed, download=True)
         )
         view_dir.mkdir(mode=0o755)
         np.savez(view_dir / "train.npz", data=images, targets=targets)
@@ -133,7 +133,8 @@ class _Drain(threading.Thread):
     def __init__(self, fd: int, keep: int, sink: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.fd, self.keep, self.sink = fd, keep, sink
-        self.data, self.total, self.tail = bytearray(), 0, deque(maxlen=64)
+        self.data, self.total = bytearray(), 0
+        self.tail: deque[bytes] = deque(maxlen=64)
 
     def run(self) -> None:
         out = self.sink.open("wb") if self.sink else None
@@ -224,6 +225,7 @@ def _run(
             os.close(options_fd)
     with _running_lock:
         _running.add(proc)
+    assert proc.stdout is not None  # stdout=PIPE
     out = _Drain(os.dup(proc.stdout.fileno()), MAX_LOG if log else 1 << 20, log)
     proc.stdout.close()
     out.start()
@@ -247,6 +249,7 @@ def _phase1(notebook: bytes, split: Split, settings: Settings, home: Path, log: 
     env = {
         "FFNN_LAB_DATA": split.view if settings.sandboxed else str(split.view_dir or "synthetic"),
         "FFNN_LAB_ROOT": f"{sandbox.HOME if settings.sandboxed else home}/.ffnn-lab",
+        GRADER_ENV: "1",
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",

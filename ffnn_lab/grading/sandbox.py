@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffnn_lab
+from ffnn_lab.errors import LabError
 
 HOME = "/home/student"
 INSTALL_HINT = (
@@ -38,7 +39,7 @@ ETC_FILES = [
 ]
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(LabError):
     """bubblewrap is missing or cannot create its namespaces here; the message says what to do."""
 
 
