@@ -111,7 +111,6 @@ def command(argv: list[str], *, ro_binds: dict[str, str], env: dict[str, str], l
         "--hostname",
         "sandbox",
         "--clearenv",
-        *_system_binds(),
         "--proc",
         "/proc",
         "--dev",
@@ -128,6 +127,8 @@ def command(argv: list[str], *, ro_binds: dict[str, str], env: dict[str, str], l
         str(64 << 20),
         "--tmpfs",
         "/dev/shm",
+        # after the tmpfs mounts, so that a checkout or environment living under /tmp stays visible
+        *_system_binds(),
     ]
     for host, inside in ro_binds.items():
         args += ["--ro-bind", host, inside]
