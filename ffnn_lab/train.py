@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .errors import InvalidInput, TrainingDiverged, TrainingUnstable
+from .graphed import EpochSums, graph_runner
 from .tensors import TensorData, augment, batches, blend
 
 # The optimiser and schedule choices, defined once; the CLI offers exactly these names.
@@ -250,6 +251,7 @@ def fit(
     seed: int = 0,
     loss_fn: nn.Module | None = None,
     progress: bool = True,
+    engine: str = "auto",
     **changes: Any,
 ) -> list[dict]:
     """Minibatch training by recipe (default: the lecture's), any field changed by keyword, e.g.
@@ -260,7 +262,13 @@ def fit(
     seed drives everything random in training: shuffling, augmentation, mixup and dropout (it reseeds
     torch's global generator). A NaN loss stops training (TrainingDiverged); an epoch loss far above
     the first batch's warns (TrainingUnstable). Ctrl-C returns the epochs finished so far.
-    A DataLoader brings its own batches: a batch_size= that disagrees with it is refused."""
+    A DataLoader brings its own batches: a batch_size= that disagrees with it is refused.
+
+    engine="eager" runs the loop below, batch by batch (the teaching path); engine="graph" runs the
+    same epoch as one captured CUDA graph (ffnn_lab.graphed: same batches, augmentation and results
+    within float tolerance; on the CPU it runs uncaptured). "auto" (default) is the graph on CUDA
+    when the data are TensorData, the loss is cross-entropy or NLL and the recipe has no mixup and a
+    constant schedule, else eager; "graph" refuses what it cannot run, saying why."""
     recipe = _recipe_for(train, recipe, changes)
     device = next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -270,9 +278,10 @@ def fit(
     opt = make_optimizer(model, recipe)
     steps = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / recipe.batch_size)
     sched = make_schedule(opt, recipe, steps)
+    runner = graph_runner(engine, model, train, recipe, loss_fn, opt, gen)  # None: the eager loop
     # On the CPU check every batch for NaN; on a GPU that would copy a flag back each batch,
     # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
-    check_each_batch = device.type == "cpu"
+    check_each_batch = device.type == "cpu" and runner is None
     history: list[dict] = []
     first_loss = None  # the untrained network's loss: the yardstick for TrainingUnstable
     bar = tqdm(range(1, recipe.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
@@ -280,19 +289,24 @@ def fit(
         for epoch in bar:
             start = time.perf_counter()
             model.train()
-            sums = _EpochSums(device)
-            for x, y in _batches(train, recipe.batch_size, True, gen, device):
-                loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
-                if check_each_batch and not torch.isfinite(loss):
-                    raise _diverged(loss.item(), recipe.lr, history)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if sched is not None:
-                    sched.step()
-                if first_loss is None:
-                    first_loss = loss.item()
-                sums.add(loss, out, y)
+            sums: _EpochSums | EpochSums
+            if runner is not None:
+                sums = runner.run_epoch()
+                first_loss = sums.first.item() if first_loss is None else first_loss
+            else:
+                sums = _EpochSums(device)
+                for x, y in _batches(train, recipe.batch_size, True, gen, device):
+                    loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
+                    if check_each_batch and not torch.isfinite(loss):
+                        raise _diverged(loss.item(), recipe.lr, history)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if sched is not None:
+                        sched.step()
+                    if first_loss is None:
+                        first_loss = loss.item()
+                    sums.add(loss, out, y)
             if not check_each_batch and not torch.isfinite(sums.loss):
                 raise _diverged(sums.loss.item(), recipe.lr, history)
             record = {

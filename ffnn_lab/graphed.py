@@ -1,0 +1,220 @@
+"""The graph engine: fit's training epoch as one static function over preallocated device buffers,
+captured once as a CUDA graph so an epoch costs one copy and one replay instead of ~30 launches a batch.
+
+The captured epoch reads every random draw from a buffer: the host draws them with fit's own
+generator, in the eager loop's order (the permutation, then each batch's shifts and flips), and
+copies them in with one transfer per epoch. So both engines see the same batches and the same
+augmentation, and give the same history and weights within float tolerance (exactly, on the CPU,
+where the static function simply runs eagerly: that is how the tests check it without a GPU).
+Dropout masks come from torch's own generator: the same on the CPU, a graph's own stream on CUDA.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .errors import InvalidInput
+from .tensors import TensorData
+
+if TYPE_CHECKING:
+    from .train import Recipe
+
+ENGINES = ("auto", "eager", "graph")
+# Losses known to be static functions of (outputs, labels); 'auto' captures no other.
+CAPTURABLE_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
+
+
+def refusal(model: nn.Module, data: object, recipe: Recipe) -> str | None:
+    """Why the graph engine cannot run this training, or None when it can."""
+    if not isinstance(data, TensorData):
+        return (
+            f"the training data is a {type(data).__name__}, whose batches are built on the host: "
+            "pass the tensors from ffnn_lab.prepare_cifar2(), or use engine='eager'"
+        )
+    device = next(model.parameters()).device
+    if data.device != device:
+        return f"the data is on {data.device} but the model on {device}: move one to the other"
+    if recipe.mixup:
+        return (
+            f"mixup={recipe.mixup:g} draws a blend weight and picks labels on the host every batch: "
+            "use engine='eager', or mixup=0"
+        )
+    if recipe.schedule != "constant":
+        return (
+            f"schedule={recipe.schedule!r} changes the learning rate on the host every batch: "
+            "use engine='eager', or schedule='constant'"
+        )
+    return None
+
+
+class EpochSums:
+    """The epoch's summed loss and correct predictions, on the device (fit reads them as _EpochSums)."""
+
+    def __init__(self, device: torch.device, seen: int) -> None:
+        self.loss = torch.zeros((), device=device)
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.first = torch.zeros((), device=device)  # the epoch's first batch loss
+        self.seen = seen
+
+
+class GraphedEpochs:
+    """One training epoch over preallocated buffers, replayed as a CUDA graph (run eagerly on the CPU)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: TensorData,
+        recipe: Recipe,
+        loss_fn: nn.Module,
+        opt: torch.optim.Optimizer,
+        gen: torch.Generator,
+    ) -> None:
+        self.model, self.data, self.loss_fn, self.opt, self.gen = model, data, loss_fn, opt, gen
+        self.batch, self.shift, self.flip = recipe.batch_size, recipe.max_shift, recipe.flip
+        n = len(data)
+        # rows: shuffled order, vertical and horizontal shift offsets, mirror flags (0/1)
+        self.draws = torch.arange(n, device=data.device).repeat(4, 1)
+        self.draws[1:] = 0
+        self.sums = EpochSums(data.device, n)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        model.train()
+        if data.device.type == "cuda":
+            self._capture()
+        self.next_draws = self._draw()
+
+    def _draw(self) -> torch.Tensor:
+        """This epoch's random draws on fit's generator, in the order the eager loop takes them."""
+        n, b, p = len(self.data), self.batch, self.shift
+        order = torch.randperm(n, generator=self.gen)
+        rows = [torch.zeros(n, dtype=torch.long) for _ in range(3)]
+        for start in range(0, n, b):
+            part = slice(start, min(start + b, n))
+            size = part.stop - start
+            if p:  # as tensors.augment draws them: rows, then columns, then mirrors
+                rows[0][part] = torch.randint(0, 2 * p + 1, (size,), generator=self.gen)
+                rows[1][part] = torch.randint(0, 2 * p + 1, (size,), generator=self.gen)
+            if self.flip:
+                rows[2][part] = (torch.rand(size, generator=self.gen) < 0.5).long()
+        return torch.stack([order, *rows])
+
+    def _augment(self, x: torch.Tensor, part: slice) -> torch.Tensor:
+        """tensors.augment with its draws read from the buffer instead of a generator."""
+        n, c, h, w = x.shape
+        dev, p = x.device, self.shift
+        if p:
+            padded = nn.functional.pad(x, (p, p, p, p))
+            rows = (self.draws[1, part][:, None] + torch.arange(h, device=dev))[:, None, :, None]
+            cols = (self.draws[2, part][:, None] + torch.arange(w, device=dev))[:, None, None, :]
+            x = padded[
+                torch.arange(n, device=dev)[:, None, None, None],
+                torch.arange(c, device=dev)[None, :, None, None],
+                rows,
+                cols,
+            ]
+        if self.flip:
+            x = torch.where(self.draws[3, part].bool()[:, None, None, None], x.flip(-1), x)
+        return x
+
+    def _step(self, part: slice) -> None:
+        """One minibatch update, exactly as fit's eager loop does it, on static slices of the buffers."""
+        idx = self.draws[0, part]
+        x, y = self.data.x[idx], self.data.y[idx]
+        if self.shift or self.flip:
+            x = self._augment(x, part)
+        out = self.model(x)
+        loss = self.loss_fn(out, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if part.start == 0:
+            self.sums.first.copy_(loss.detach())
+        self.sums.loss += loss.detach() * len(y)
+        self.sums.correct += (out.argmax(dim=1) == y).sum()
+
+    def _epoch(self) -> None:
+        self.sums.loss.zero_()
+        self.sums.correct.zero_()
+        n = len(self.data)
+        for start in range(0, n, self.batch):  # the last, partial batch is a static shape too
+            self._step(slice(start, min(start + self.batch, n)))
+
+    def _capture(self) -> None:
+        """Warm up on a side stream, restore the starting state, then capture one whole epoch."""
+        for group in self.opt.param_groups:
+            group["capturable"] = True  # AdamW keeps its step count on the device (SGD has none)
+        saved = {k: v.clone() for k, v in self.model.state_dict().items()}
+        n, b = len(self.data), self.batch
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(3):  # each batch shape once, three times: allocations, cuBLAS plans
+                    self._step(slice(0, min(b, n)))
+                    if n > b and n % b:
+                        self._step(slice(0, n % b))
+            torch.cuda.current_stream().wait_stream(side)
+            self._restore(saved)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self._epoch()
+        except Exception:
+            for group in self.opt.param_groups:
+                group["capturable"] = False  # the eager loop takes over: no device-side step count
+            raise
+        finally:
+            self._restore(saved)  # capturing runs nothing, but a failed capture must leave no trace
+
+    def _restore(self, saved: dict[str, torch.Tensor]) -> None:
+        """The model's starting weights and a fresh optimiser (zeroed state acts as none), in place."""
+        with torch.no_grad():
+            for k, v in self.model.state_dict().items():
+                v.copy_(saved[k])
+            for state in self.opt.state.values():
+                for t in state.values():
+                    if isinstance(t, torch.Tensor):
+                        t.zero_()
+
+    def run_epoch(self) -> EpochSums:
+        """Train one epoch; the sums stay on the device until fit reads them."""
+        self.draws.copy_(self.next_draws)
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self._epoch()
+        self.next_draws = self._draw()  # host work that overlaps the GPU's epoch
+        return self.sums
+
+
+def graph_runner(
+    engine: str,
+    model: nn.Module,
+    data: object,
+    recipe: Recipe,
+    loss_fn: nn.Module,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+) -> GraphedEpochs | None:
+    """The graph engine for this fit, or None for the eager loop ('auto': graph on CUDA when it can)."""
+    if engine not in ENGINES:
+        raise InvalidInput(f"engine={engine!r}: use one of {', '.join(map(repr, ENGINES))}")
+    if engine == "eager":
+        return None
+    why = refusal(model, data, recipe)
+    if engine == "graph":
+        if why:
+            raise InvalidInput(f"engine='graph' cannot train this: {why}")
+        assert isinstance(data, TensorData)
+        return GraphedEpochs(model, data, recipe, loss_fn, opt, gen)
+    if why or not isinstance(data, TensorData) or data.device.type != "cuda":
+        return None
+    if not isinstance(loss_fn, CAPTURABLE_LOSSES):  # a loss of the student's own may read values on the host
+        return None
+    try:
+        return GraphedEpochs(model, data, recipe, loss_fn, opt, gen)
+    except RuntimeError as e:  # a model that reads values on the host cannot be captured
+        warnings.warn(f"CUDA graph capture failed ({e}); training eagerly instead", stacklevel=3)
+        return None
