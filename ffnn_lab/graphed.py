@@ -6,7 +6,8 @@ generator, in the eager loop's order (the permutation, then each batch's shifts 
 copies them in with one transfer per epoch. So both engines see the same batches and the same
 augmentation, and give the same history and weights within float tolerance (exactly, on the CPU,
 where the static function simply runs eagerly: that is how the tests check it without a GPU).
-Dropout masks come from torch's own generator: the same on the CPU, a graph's own stream on CUDA.
+Dropout masks come from torch's generator: the same masks on the CPU; on CUDA the graph reads them
+from its own offsets into that generator, so they may differ from the eager loop's (same distribution).
 """
 
 from __future__ import annotations
@@ -147,15 +148,13 @@ class GraphedEpochs:
         for group in self.opt.param_groups:
             group["capturable"] = True  # AdamW keeps its step count on the device (SGD has none)
         saved = {k: v.clone() for k, v in self.model.state_dict().items()}
-        n, b = len(self.data), self.batch
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         try:
-            with torch.cuda.stream(side):
-                for _ in range(3):  # each batch shape once, three times: allocations, cuBLAS plans
-                    self._step(slice(0, min(b, n)))
-                    if n > b and n % b:
-                        self._step(slice(0, n % b))
+            with torch.cuda.stream(side), warnings.catch_warnings():
+                # AdamW warns that capturable=True runs slower uncaptured: these steps are meant to
+                warnings.filterwarnings("ignore", "This instance was constructed with capturable=True")
+                self._warm_up()
             torch.cuda.current_stream().wait_stream(side)
             self._restore(saved)
             self.graph = torch.cuda.CUDAGraph()
@@ -167,6 +166,18 @@ class GraphedEpochs:
             raise
         finally:
             self._restore(saved)  # capturing runs nothing, but a failed capture must leave no trace
+
+    def _warm_up(self) -> None:
+        """Each batch shape three times: gradients, optimiser state and kernel plans get allocated.
+
+        The weights and optimiser state change and must be restored (_restore) before training."""
+        n, b = len(self.data), self.batch
+        cuda = [self.data.device] if self.data.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # dropout's generator, as if no step had run
+            for _ in range(3):
+                self._step(slice(0, min(b, n)))
+                if n > b and n % b:
+                    self._step(slice(0, n % b))
 
     def _restore(self, saved: dict[str, torch.Tensor]) -> None:
         """The model's starting weights and a fresh optimiser (zeroed state acts as none), in place."""

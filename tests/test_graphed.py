@@ -133,3 +133,28 @@ def test_the_graph_engine_stops_on_nan_and_warns_on_explosion(data):
     # the first batch's loss, kept on the device, is the yardstick of the unstable-loss warning
     with pytest.warns(TrainingUnstable, match=r"grew from 0\.\d+ \(first batch\)"):
         fit(tanh_mlp(64, 2), train, epochs=2, lr=1e9, progress=False, engine="graph")
+
+
+@pytest.mark.parametrize(
+    "changes", [{"momentum": 0.9}, {"optimizer": "adamw", "lr": 1e-3}], ids=["SGD", "AdamW"]
+)
+def test_warming_up_before_capture_leaves_no_trace(data, monkeypatch, changes):
+    """On CUDA the graph is captured after real warm-up steps; restoring the weights and zeroing the
+    optimiser's state must give the run a fresh start (checked here with the CPU's uncaptured epoch)."""
+
+    class WarmedUp(graphed.GraphedEpochs):
+        def __init__(self, *args):
+            super().__init__(*args)
+            saved = {k: v.clone() for k, v in self.model.state_dict().items()}
+            self._warm_up()
+            assert self.opt.state, "the warm-up took no optimiser step"
+            self._restore(saved)
+
+    monkeypatch.setattr(graphed, "GraphedEpochs", WarmedUp)
+    train, _ = data
+    eager, static = twins(lambda: best(width=32, depth=2))
+    he = fit(eager, train, epochs=2, seed=1, progress=False, engine="eager", **changes)
+    hg = fit(static, train, epochs=2, seed=1, progress=False, engine="graph", **changes)
+    assert [r["loss"] for r in hg] == pytest.approx([r["loss"] for r in he], rel=1e-6)
+    for a, b in zip(eager.state_dict().values(), static.state_dict().values(), strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-7)
