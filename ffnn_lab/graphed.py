@@ -145,8 +145,9 @@ class GraphedEpochs:
 
     def _capture(self) -> None:
         """Warm up on a side stream, restore the starting state, then capture one whole epoch."""
-        for group in self.opt.param_groups:
-            group["capturable"] = True  # AdamW keeps its step count on the device (SGD has none)
+        capturable = "capturable" in self.opt.defaults  # AdamW's step count (SGD keeps none)
+        for group in self.opt.param_groups if capturable else ():
+            group["capturable"] = True
         saved = {k: v.clone() for k, v in self.model.state_dict().items()}
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -161,8 +162,8 @@ class GraphedEpochs:
             with torch.cuda.graph(self.graph):
                 self._epoch()
         except Exception:
-            for group in self.opt.param_groups:
-                group["capturable"] = False  # the eager loop takes over: no device-side step count
+            for group in self.opt.param_groups if capturable else ():
+                group["capturable"] = False  # the eager loop takes over
             raise
         finally:
             self._restore(saved)  # capturing runs nothing, but a failed capture must leave no trace
