@@ -201,6 +201,11 @@ class GraphedEpochs:
         return self.sums
 
 
+def _has_hooks(module: nn.Module) -> bool:
+    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    return any(getattr(module, name, None) for name in hooks)
+
+
 def graph_runner(
     engine: str,
     model: nn.Module,
@@ -210,7 +215,11 @@ def graph_runner(
     opt: torch.optim.Optimizer,
     gen: torch.Generator,
 ) -> GraphedEpochs | None:
-    """The graph engine for this fit, or None for the eager loop ('auto': graph on CUDA when it can)."""
+    """The graph engine for this fit, or None for the eager loop ('auto': graph on CUDA when it can).
+
+    A replay runs the captured kernels, not the model's Python: code in forward that counts, prints
+    or draws Python random numbers runs only during capture, so 'auto' leaves models with hooks to
+    the eager loop, and such models need engine='eager'."""
     if engine not in ENGINES:
         raise InvalidInput(f"engine={engine!r}: use one of {', '.join(map(repr, ENGINES))}")
     if engine == "eager":
@@ -224,6 +233,8 @@ def graph_runner(
     if why or not isinstance(data, TensorData) or data.device.type != "cuda":
         return None
     if not isinstance(loss_fn, CAPTURABLE_LOSSES):  # a loss of the student's own may read values on the host
+        return None
+    if any(_has_hooks(m) for m in model.modules()):  # a replay runs kernels, not Python: hooks would go quiet
         return None
     try:
         return GraphedEpochs(model, data, recipe, loss_fn, opt, gen)

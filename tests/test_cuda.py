@@ -75,6 +75,11 @@ def test_auto_captures_the_epoch_on_cuda(monkeypatch):
     assert isinstance(built[0], graphed.GraphedEpochs) and built[0].graph is not None
     assert len(replays) == 4  # one replay per epoch
     assert history[-1]["val_accuracy"] > 0.7
-    # mixup is the eager loop's: auto does not capture it
+    # mixup is the eager loop's, and so is a model whose hooks a replay would skip
     fit(baseline().cuda(), data.train, epochs=1, mixup=0.2, progress=False)
     assert built[-1] is None
+    seen = []
+    hooked = baseline().cuda()
+    hooked[1].register_forward_hook(lambda module, inputs, output: seen.append(len(output)))
+    fit(hooked, data.train, epochs=2, progress=False)
+    assert built[-1] is None and sum(seen) == 2 * len(data.train)
