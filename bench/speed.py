@@ -94,7 +94,7 @@ def graph_epochs(r: dict, fresh, fast, held, update, repeats: int) -> None:
             update(model, opt, x, y)
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=side):
         for x, y in held:
             update(model, opt, x, y)
 

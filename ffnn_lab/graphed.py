@@ -159,7 +159,7 @@ class GraphedEpochs:
             torch.cuda.current_stream().wait_stream(side)
             self._restore(saved)
             self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
+            with torch.cuda.graph(self.graph, stream=side):  # warm-up's stream: its BLAS handles
                 self._epoch()
         except Exception:
             for group in self.opt.param_groups if capturable else ():
