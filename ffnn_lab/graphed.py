@@ -158,6 +158,7 @@ class GraphedEpochs:
                 self._warm_up()
             torch.cuda.current_stream().wait_stream(side)
             self._restore(saved)
+            self.opt.zero_grad(set_to_none=True)  # so the captured backward allocates from the graph's pool
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph, stream=side):  # warm-up's stream: its BLAS handles
                 self._epoch()
