@@ -38,13 +38,24 @@ def main() -> None:
             subs.append(path)
         for jobs in args.jobs:
             start = time.perf_counter()
-            rows, _ = grade(subs, Path(tmp) / f"report-{jobs}", args.data, threshold=0.85, jobs=jobs)
+            rows, code = grade(subs, Path(tmp) / f"report-{jobs}", args.data, threshold=0.85, jobs=jobs)
             seconds = time.perf_counter() - start
+            if code:  # interrupted: the figures would mean nothing
+                raise SystemExit(code)
             graded = sum(r.status == "graded" for r in rows)
-            results.append({"jobs": jobs, "seconds": round(seconds, 1), "graded": graded,
-                            "per_hour": round(3600 * len(subs) / seconds, 1)})
-            print(f"--jobs {jobs}: {len(subs)} submissions ({graded} graded) in {seconds:.0f} s "
-                  f"= {results[-1]['per_hour']:.0f} per hour", flush=True)
+            results.append(
+                {
+                    "jobs": jobs,
+                    "seconds": round(seconds, 1),
+                    "graded": graded,
+                    "per_hour": round(3600 * len(subs) / seconds, 1),
+                }
+            )
+            print(
+                f"--jobs {jobs}: {len(subs)} submissions ({graded} graded) in {seconds:.0f} s "
+                f"= {results[-1]['per_hour']:.0f} per hour",
+                flush=True,
+            )
     base = results[0]["seconds"]
     for r in results[1:]:
         print(f"--jobs {r['jobs']} is {base / r['seconds']:.2f}x as fast as --jobs {results[0]['jobs']}")
