@@ -7,7 +7,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: setup train test lint typecheck format-check lab bench clean
+.PHONY: setup train test lint typecheck lab bench clean
 
 setup: $(VENV)/.installed
 
@@ -23,18 +23,15 @@ train: setup
 
 lint: setup
 	$(BIN)/ruff check ffnn_lab tests bench tools notebooks
+	$(BIN)/ruff format --check ffnn_lab tests bench tools
 
-# mypy over ffnn_lab (settings in pyproject.toml); to join `test` once it is clean
+# mypy over ffnn_lab (settings in pyproject.toml)
 typecheck: setup
 	$(BIN)/mypy
 
-# ruff format, adopted file by file: to join `lint` once every file is formatted
-format-check: setup
-	$(BIN)/ruff format --check ffnn_lab tests bench tools
-
 # Unit tests and every notebook (nbval, lax: only NBVAL_CHECK_OUTPUT cells are compared),
 # in quick mode so the whole run stays within minutes on two CPU cores.
-test: lint
+test: lint typecheck
 	$(BIN)/python tools/notebooks.py --check
 	FFNN_LAB_QUICK=1 $(BIN)/pytest --nbval-lax --durations=15 tests notebooks
 

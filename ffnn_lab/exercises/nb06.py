@@ -27,16 +27,21 @@ def check_updates_per_epoch(fn) -> bool:
         except (TypeError, ValueError):
             value = math.nan
         if isinstance(out, bool | str) or not math.isfinite(value) or value != int(value):
-            return not_yet(f"for {n:,} samples in batches of {b} you gave {out!r}: a count of "
-                           "batches is a whole number")
+            return not_yet(
+                f"for {n:,} samples in batches of {b} you gave {out!r}: a count of batches is a whole number"
+            )
         out = int(value)
         if out == expected:
             continue
         if out == n // b:
-            return not_yet(f"{n:,} samples in batches of {b}: the last, smaller batch is a step "
-                           "too (10 samples in batches of 4 make batches of 4, 4 and 2)")
-        return not_yet(f"wrong count for {n:,} samples in batches of {b}: how many batches of "
-                       f"{b} does it take to use every sample once?")
+            return not_yet(
+                f"{n:,} samples in batches of {b}: the last, smaller batch is a step "
+                "too (10 samples in batches of 4 make batches of 4, 4 and 2)"
+            )
+        return not_yet(
+            f"wrong count for {n:,} samples in batches of {b}: how many batches of "
+            f"{b} does it take to use every sample once?"
+        )
     return right("one step per minibatch, the last, smaller one included.")
 
 
@@ -60,12 +65,8 @@ class _Probe(nn.Module):
 def _accuracy_data() -> tuple[DataLoader, float]:
     # 10 samples in batches of 4, 4, 2: the model gets 4/4, 3/4 and 0/2 right (7 of 10), so
     # averaging the three batch accuracies gives 0.583, not 0.7; 6 of the labels are 1.
-    x = torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1],
-                      [1, 0], [0, 1], [0, 1], [0, 1],
-                      [1, 0], [1, 0]])
-    y = torch.tensor([0, 0, 1, 1,
-                      0, 1, 1, 0,
-                      1, 1])
+    x = torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1], [1, 0], [0, 1], [0, 1], [0, 1], [1, 0], [1, 0]])
+    y = torch.tensor([0, 0, 1, 1, 0, 1, 1, 0, 1, 1])
     return DataLoader(TensorDataset(x, y), batch_size=4, shuffle=False), 0.7
 
 
@@ -83,27 +84,33 @@ def check_accuracy(fn) -> bool:
     if math.isclose(value, expected * 10):
         return not_yet("that is the number of correct answers: divide by the number of samples")
     if math.isclose(value, (1 + 0.75 + 0) / 3):
-        return not_yet("the last batch holds 2 samples, not 4: count correct answers and samples "
-                       "over the whole loader, then divide once at the end")
+        return not_yet(
+            "the last batch holds 2 samples, not 4: count correct answers and samples "
+            "over the whole loader, then divide once at the end"
+        )
     if math.isclose(value, 0.6):
-        return not_yet("every sample got the same class: the test model has dropout, which is "
-                       "active until you call model.eval()")
+        return not_yet(
+            "every sample got the same class: the test model has dropout, which is "
+            "active until you call model.eval()"
+        )
     if not 0 <= value <= 1:
         return not_yet(f"an accuracy lies between 0 and 1; you gave {value:g}")
     if not math.isclose(value, expected):
-        return not_yet("wrong value: the prediction is the argmax over the classes (dim=1), "
-                       "compared with the labels")
+        return not_yet(
+            "wrong value: the prediction is the argmax over the classes (dim=1), compared with the labels"
+        )
     if model.graph_recorded:
-        return not_yet("right number, but the forward passes recorded a graph for backward: "
-                       "wrap the loop in `with torch.no_grad():`, nothing is trained here")
+        return not_yet(
+            "right number, but the forward passes recorded a graph for backward: "
+            "wrap the loop in `with torch.no_grad():`, nothing is trained here"
+        )
     return right("eval mode, no graph, correct answers counted over every sample.")
 
 
 def _offsets(x: torch.Tensor, out: torch.Tensor, max_shift: int) -> list[tuple[int, int] | None]:
     """For each image, a (dx, dy) within max_shift that turns x[i] into out[i], or None."""
     found = []
-    moves = [(dx, dy) for dy in range(-max_shift, max_shift + 1)
-             for dx in range(-max_shift, max_shift + 1)]
+    moves = [(dx, dy) for dy in range(-max_shift, max_shift + 1) for dx in range(-max_shift, max_shift + 1)]
     for image, result in zip(x, out, strict=True):
         found.append(next((m for m in moves if torch.equal(shift(image, *m), result)), None))
     return found
@@ -127,8 +134,10 @@ def check_random_shift(fn) -> bool:
     found = _offsets(x, out, 2)
     offsets = [m for m in found if m is not None]
     if len(offsets) < len(found):
-        return not_yet("some images are not the input moved by at most max_shift pixels "
-                       "(the uncovered border filled with zeros): use ffnn_lab.shift on each image")
+        return not_yet(
+            "some images are not the input moved by at most max_shift pixels "
+            "(the uncovered border filled with zeros): use ffnn_lab.shift on each image"
+        )
     if len(set(offsets)) == 1:
         return not_yet("every image got the same shift: draw a new (dx, dy) for each image")
     if all(dx >= 0 and dy >= 0 for dx, dy in offsets) or all(dx <= 0 and dy <= 0 for dx, dy in offsets):
@@ -137,8 +146,10 @@ def check_random_shift(fn) -> bool:
     if again is FAILED:
         return False
     if not torch.equal(out, again):
-        return not_yet("two runs with the same seeded generator differ: draw the shifts with "
-                       "the `generator` argument (e.g. torch.randint(..., generator=generator))")
+        return not_yet(
+            "two runs with the same seeded generator differ: draw the shifts with "
+            "the `generator` argument (e.g. torch.randint(..., generator=generator))"
+        )
     still = attempt(fn, x, 0, torch.Generator().manual_seed(0))
     if still is FAILED:
         return False
