@@ -59,6 +59,9 @@ class Settings:
     timeout: float = 600
     sandboxed: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    # CPU threads per submission: sandboxes running side by side share the cores, since torch's
+    # threads spin while they wait and oversubscribed cores make everyone several times slower
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 class Interrupted(Exception):
@@ -253,7 +256,7 @@ def _phase1(notebook: bytes, split: Split, settings: Settings, home: Path, log: 
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": str(os.cpu_count() or 1),
+        "OMP_NUM_THREADS": str(settings.threads),
     }
     argv = [sys.executable, "-m", "ffnn_lab.grading.phase1", inside, f"{settings.timeout:g}", str(write_end)]
     if settings.sandboxed:
@@ -295,7 +298,7 @@ def _phase2(model: bytes, split: Split, settings: Settings, tmp: Path, limit: fl
     path = tmp / "model.npz"
     path.write_bytes(model)
     argv = [sys.executable, "-m", "ffnn_lab.grading.phase2", "/grade/model.npz", "/grade/images.npy"]
-    env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1)}
+    env = {"OMP_NUM_THREADS": str(settings.threads)}
     if settings.sandboxed:
         cmd = sandbox.command(
             argv,
@@ -408,7 +411,8 @@ def grade(
     order = sorted(range(len(notebooks)), key=lambda i: ids[i][0])
     k, n = shard
     mine = [i for pos, i in enumerate(order) if pos % n == k - 1]
-    settings = Settings(timeout, sandboxed, limits or sandbox.Limits.for_run(timeout, jobs))
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    settings = Settings(timeout, sandboxed, limits or sandbox.Limits.for_run(timeout, jobs), threads)
     logs = report_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     rows: dict[int, Row] = {}
