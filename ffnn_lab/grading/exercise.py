@@ -19,7 +19,7 @@ from .. import config
 from ..cache import write_text_atomic
 from ..models import baseline
 from ..tensors import Prepared, TensorData
-from ..train import fit, predict
+from ..train import evaluate, fit
 from .graph import ExportError, Graph, rule_problems, to_graph
 
 THRESHOLD = 0.80  # the lecture's bar
@@ -71,12 +71,7 @@ def reference_accuracy(
         seed=SEED,
         progress=progress,
     )
-    accuracy = (
-        (predict(model, TensorData(images.to(train.device), labels.to(train.device))) == labels.cpu())
-        .float()
-        .mean()
-        .item()
-    )
+    accuracy = evaluate(model, TensorData(images.to(train.device), labels.to(train.device)))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(cache, json.dumps({"accuracy": accuracy, "recipe": recipe}))
@@ -111,12 +106,7 @@ def check(model: nn.Module, data: Prepared, margin: float = MARGIN) -> bool:
     if not contract(model):
         return False
     device = next(model.parameters()).device
-    accuracy = (
-        (predict(model, TensorData(data.val.x.to(device), data.val.y.to(device))) == data.val.y.cpu())
-        .float()
-        .mean()
-        .item()
-    )
+    accuracy = evaluate(model, TensorData(data.val.x.to(device), data.val.y.to(device)))
     epochs = config.pick(EPOCHS, 3)
     print(f"Your final model: {accuracy:.2%} of {len(data.val):,} validation images right (eval mode).")
     if os.environ.get(GRADER_ENV):

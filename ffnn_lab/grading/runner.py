@@ -245,7 +245,7 @@ def _run(
     return code, out
 
 
-def _phase1(notebook: bytes, split: Split, settings: Settings, home: Path, log: Path) -> tuple[bytes, str]:
+def _phase1(split: Split, settings: Settings, home: Path, log: Path) -> tuple[bytes, str]:
     """Run the notebook; (exported graph bytes, '') or (b'', why not)."""
     read_end, write_end = os.pipe()
     inside = f"{sandbox.HOME}/submission.ipynb" if settings.sandboxed else str(home / "submission.ipynb")
@@ -370,7 +370,7 @@ def _grade(path: Path, split: Split, settings: Settings, log: Path) -> tuple[str
         home = Path(tmp) / "home"
         home.mkdir()
         (home / "submission.ipynb").write_bytes(notebook)
-        model, problem = _phase1(notebook, split, settings, home, log)
+        model, problem = _phase1(split, settings, home, log)
         if problem:
             return problem, None
         result = _phase2(model, split, settings, Path(tmp), SCORING_SECONDS)
