@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from ffnn_lab import RECIPES, LabError, TensorData, best, fit, prepare_cifar2, resolve_device, shift
+from ffnn_lab import LabError, TensorData, fit, prepare_cifar2, shift, wide_mlp
+from ffnn_lab.train import RECIPES, resolve_device
 
 VARIANTS = {  # name: (recipe overrides, network width)
     "recipe": ({}, 768),
@@ -58,7 +59,7 @@ def run(
     recipe = dataclasses.replace(RECIPES["best"], **overrides)
     recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)
     torch.manual_seed(seed)
-    model = best(width).to(device)
+    model = wide_mlp(width).to(device)
     fit(model, train, recipe=recipe, seed=seed, progress=False)
     model.eval()
     with torch.no_grad():

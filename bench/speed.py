@@ -29,19 +29,10 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
-from ffnn_lab import (
-    Recipe,
-    baseline,
-    channel_stats,
-    cifar2_indices,
-    fit,
-    load_cifar10,
-    preload,
-    remap_label,
-    resolve_device,
-)
+from ffnn_lab import Recipe, baseline, channel_stats, cifar2_indices, fit, load_cifar10, remap_label
 from ffnn_lab.data import find_source
-from ffnn_lab.train import make_optimizer
+from ffnn_lab.tensors import preload
+from ffnn_lab.train import make_optimizer, resolve_device
 
 
 def median_time(fn, repeats: int) -> float:

@@ -42,11 +42,6 @@ def quick_mode() -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def pick(full, quick):
-    """full normally, quick in quick mode: for epochs, sample counts and the like."""
-    return quick if quick_mode() else full
-
-
 def banner() -> str:
     """Which mode and which data source are active, for the first cell of every notebook."""
     source = data_source()

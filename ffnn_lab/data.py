@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +19,11 @@ from torchvision.datasets import CIFAR10, VisionDataset
 from torchvision.transforms import Compose
 
 from . import config
+from .array_dataset import ArrayCIFAR10
 from .cache import fingerprint, load_arrays, save_arrays
 from .errors import DataNotFoundError, InvalidInput
 from .labels import CIFAR2_SOURCE_LABELS, CLASSES, remap_label
-from .synthetic import SyntheticCIFAR10
+from .synthetic import synthetic_cifar10
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
@@ -36,26 +36,16 @@ WAYS_OUT = """Ways out:
   3. root="synthetic", or FFNN_LAB_DATA=synthetic: a small made-up stand-in, for offline tests only"""
 
 
-def split_seed_renamed(split_seed: int, seed: int | None) -> int:
-    """split_seed, or the value of the old name seed= (with a DeprecationWarning) when that was given."""
-    if seed is None:
-        return split_seed
-    warnings.warn(
-        "seed= is now split_seed= (the training seed is fit's seed=)", DeprecationWarning, stacklevel=3
-    )
-    return seed
-
-
 def carve_holdout(
-    targets: Sequence[int], n: int, seed: int = 0, labels: Sequence[int] = CIFAR2_SOURCE_LABELS
+    targets: Sequence[int], n: int, split_seed: int = 0, labels: Sequence[int] = CIFAR2_SOURCE_LABELS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split indices into (train, holdout): n images stratified over labels, drawn with seed."""
+    """Split indices into (train, holdout): n images stratified over labels, drawn with split_seed."""
     target_array = np.asarray(targets)
     if n < 0 or n % len(labels):
         raise InvalidInput(
             f"holdout={n}: use a non-negative multiple of {len(labels)} so every class gets the same share"
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(split_seed)
     held = []
     for label in labels:
         pool = np.flatnonzero(target_array == label)
@@ -141,49 +131,38 @@ def split_arrays(base: Path, split: str, cache_dir: Path) -> tuple[np.ndarray, l
     return data, targets.astype(np.int64).tolist()
 
 
-class ImageFolderCIFAR10(CIFAR10):
+def image_folder_cifar10(
+    root: str | os.PathLike,
+    train: bool = True,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
+    download: bool = False,
+    *,
+    holdout: int = 2000,
+    split_seed: int = 0,
+) -> ArrayCIFAR10:
     """An image-folder copy of CIFAR-10 (DIR/train/<class>/*, or DIR/train.npz), labels in CIFAR-10's order.
 
     Without DIR/test/, the validation split (train=False) is a stratified hold-out of `holdout`
     airplane and bird images carved from train/ (which ones: split_seed), and train=True is the rest.
     There is nothing to download: download=True is accepted and does nothing, as in torchvision
-    when the files are already there.
-    """
-
-    synthetic = False
-
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        train: bool = True,
-        transform: Callable | None = None,
-        target_transform: Callable | None = None,
-        download: bool = False,
-        holdout: int = 2000,
-        split_seed: int = 0,
-    ) -> None:
-        VisionDataset.__init__(self, os.fspath(root), transform=transform, target_transform=target_transform)
-        self.train = train
-        base = Path(root)
-        cache_dir = config.data_root() / "cache"
-        self.has_test_split = (base / "test").is_dir() or (base / "test.npz").is_file()
-        data, targets = split_arrays(base, "train" if train or not self.has_test_split else "test", cache_dir)
-        self.split_note = "official-style test/ folder"
-        if not self.has_test_split:
-            keep, held = carve_holdout(targets, holdout, split_seed)
-            rows = keep if train else held
-            data, targets = data[rows], [targets[i] for i in rows]
-            self.split_note = (
-                f"{'rest of train/ after' if train else 'validation ='} a "
-                f"{holdout:,}-image airplane/bird hold-out carved from train/ "
-                f"(split seed {split_seed}); the folder has no test/"
-            )
-        self.data, self.targets = data, list(targets)
-        self.classes = list(CLASSES)
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    def extra_repr(self) -> str:
-        return f"Split: {'Train' if self.train else 'Validation'} ({self.split_note})"
+    when the files are already there."""
+    base = Path(root)
+    has_test_split = (base / "test").is_dir() or (base / "test.npz").is_file()
+    split = "train" if train or not has_test_split else "test"
+    data, targets = split_arrays(base, split, config.data_root() / "cache")
+    split_note = "official-style test/ folder"
+    if not has_test_split:
+        keep, held = carve_holdout(targets, holdout, split_seed)
+        rows = keep if train else held
+        data, targets = data[rows], [targets[i] for i in rows]
+        split_note = (
+            f"{'rest of train/ after' if train else 'validation ='} a "
+            f"{holdout:,}-image airplane/bird hold-out carved from train/ "
+            f"(split seed {split_seed}); the folder has no test/"
+        )
+    note = f"image-folder copy at {base}: {split_note}"
+    return ArrayCIFAR10(base, data, targets, train, transform, target_transform, note)
 
 
 @dataclass(frozen=True)
@@ -253,20 +232,18 @@ def load_cifar10(
     *,
     holdout: int = 2000,
     split_seed: int = 0,
-    seed: int | None = None,
-) -> CIFAR10:
+) -> VisionDataset:
     """CIFAR-10 from root (see find_source): the official copy, an image-folder or array copy, or
     "synthetic". download=True fetches the official copy when it is missing; where it is present,
     or the source cannot be downloaded (a copy, synthetic), it does nothing, so it is always safe.
     holdout and split_seed carve the validation split from a copy that has no test split."""
-    split_seed = split_seed_renamed(split_seed, seed)
     source = find_source(root)
     if source.kind == "synthetic":
-        return SyntheticCIFAR10(None, train, transform, target_transform)
+        return synthetic_cifar10(None, train, transform, target_transform)
     assert source.path is not None
     if source.kind == "official":
         return _official(source.path, train, transform, target_transform, download)
-    return ImageFolderCIFAR10(
+    return image_folder_cifar10(
         source.path, train, transform, target_transform, holdout=holdout, split_seed=split_seed
     )
 
@@ -286,7 +263,6 @@ def load_cifar2(
     *,
     holdout: int = 2000,
     split_seed: int = 0,
-    seed: int | None = None,
 ) -> Subset:
     """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
 
@@ -299,12 +275,12 @@ def load_cifar2(
         remap,
         download,
         holdout=holdout,
-        split_seed=split_seed_renamed(split_seed, seed),
+        split_seed=split_seed,
     )
     return Subset(full, cifar2_indices(full.targets))
 
 
-def arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+def to_arrays(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """A CIFAR-like dataset or a Subset of one as (uint8 NxHxWxC images, labels after target_transform)."""
     indices = None
     while isinstance(dataset, Subset):
@@ -332,7 +308,7 @@ def channel_stats(images: np.ndarray | torch.Tensor | Dataset) -> tuple[torch.Te
     Counts each of the 256 byte values per channel instead of materialising floats: exact,
     and the memory is one channel of bytes rather than the whole set as float32."""
     if isinstance(images, Dataset):
-        images = arrays(images)[0]
+        images = to_arrays(images)[0]
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
         raise InvalidInput(
@@ -359,11 +335,6 @@ def describe(dataset: Subset | VisionDataset) -> str:
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
     assert isinstance(dataset, VisionDataset), "describe takes a dataset from load_cifar10/load_cifar2"
-    if getattr(dataset, "synthetic", False):
-        kind = "SYNTHETIC stand-in (made-up images, not CIFAR-10)"
-    elif isinstance(dataset, ImageFolderCIFAR10):
-        kind = f"image-folder copy at {dataset.root}: {dataset.split_note}"
-    else:
-        kind = f"official CIFAR-10 at {dataset.root}"
+    kind = dataset.note if isinstance(dataset, ArrayCIFAR10) else f"official CIFAR-10 at {dataset.root}"
     split = "train" if getattr(dataset, "train", True) else "validation"
     return f"{split}: {size:,} images, {kind}"

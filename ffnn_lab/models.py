@@ -49,7 +49,7 @@ def deep(head: str | None = None) -> nn.Sequential:
     return tanh_mlp(1024, 512, 128, 2, head=head)
 
 
-def best(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequential:
+def wide_mlp(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Sequential:
     """Still only fully connected: Linear -> BatchNorm -> GELU -> Dropout blocks, then a Linear."""
     layers: list[nn.Module] = [nn.Flatten()]
     size = N_INPUTS
@@ -63,22 +63,8 @@ MODELS: dict[str, Callable[[], nn.Module]] = {
     "baseline": baseline,
     "small": small,
     "deep": deep,
-    "best": best,
+    "best": wide_mlp,
 }
-
-
-def __getattr__(name: str):
-    """RECIPES moved to ffnn_lab.train, beside the training it describes; the old name still works."""
-    if name == "RECIPES":
-        import warnings
-
-        from . import train
-
-        warnings.warn(
-            "ffnn_lab.models.RECIPES moved to ffnn_lab.train.RECIPES", DeprecationWarning, stacklevel=2
-        )
-        return train.RECIPES
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_model(name: str) -> nn.Module:

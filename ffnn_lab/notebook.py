@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from .config import banner, quick_mode
-from .train import TrainingDiverged, resolve_device
+from .errors import InvalidInput, TrainingDiverged
+from .train import resolve_device
 
 # libraries whose debug chatter would bury the lesson in a notebook's output
 NOISY_LOGGERS = ("matplotlib.font_manager", "PIL", "asyncio", "traitlets")
@@ -81,7 +82,7 @@ def install_ipython_handler() -> bool:
 def setup(seed: int = 0) -> Lab:
     """Print mode and data source, seed everything, quiet the plumbing; return the run's Lab."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise InvalidInput(f"seed={seed!r}: use a whole number 0 or greater, e.g. setup(seed=0)")
     seed_everything(seed)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

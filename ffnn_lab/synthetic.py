@@ -6,9 +6,8 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from torchvision.datasets import CIFAR10, VisionDataset
 
-from .labels import CLASSES
+from .array_dataset import ArrayCIFAR10
 
 # A rough colour per class (background, object), so the task is learnable but not trivial.
 _PALETTE = np.array(
@@ -49,26 +48,14 @@ def make_images(n_per_class: int, seed: int) -> tuple[np.ndarray, list[int]]:
     return np.clip(img, 0, 255).astype(np.uint8), labels.tolist()
 
 
-class SyntheticCIFAR10(CIFAR10):
-    """CIFAR-10's interface (.data uint8 NxHxWxC, .targets, .classes, PIL image + label), made-up images."""
-
-    synthetic = True
-
-    def __init__(
-        self,
-        root: str | None = None,
-        train: bool = True,
-        transform: Callable | None = None,
-        target_transform: Callable | None = None,
-        download: bool = False,  # accepted like CIFAR10's; there is nothing to download
-    ) -> None:
-        VisionDataset.__init__(
-            self, root or "synthetic", transform=transform, target_transform=target_transform
-        )
-        self.train = train
-        self.data, self.targets = make_images(300 if train else 100, seed=0 if train else 1)
-        self.classes = list(CLASSES)
-        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    def extra_repr(self) -> str:
-        return f"Split: {'Train' if self.train else 'Test'}\nSYNTHETIC stand-in, not real CIFAR-10"
+def synthetic_cifar10(
+    root: str | None = None,
+    train: bool = True,
+    transform: Callable | None = None,
+    target_transform: Callable | None = None,
+    download: bool = False,  # accepted like CIFAR10's; there is nothing to download
+) -> ArrayCIFAR10:
+    """The made-up stand-in with CIFAR-10's interface: 3,000 training images, 1,000 validation images."""
+    data, targets = make_images(300 if train else 100, seed=0 if train else 1)
+    note = "SYNTHETIC stand-in (made-up images, not CIFAR-10)"
+    return ArrayCIFAR10(root or "synthetic", data, targets, train, transform, target_transform, note)

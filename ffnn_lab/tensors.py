@@ -12,13 +12,12 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from .data import (
-    arrays,
     channel_stats,
     cifar2_indices,
     describe,
     load_cifar2,
     load_cifar10,
-    split_seed_renamed,
+    to_arrays,
 )
 from .labels import remap_label
 
@@ -42,7 +41,7 @@ def preload(
     dataset: Dataset, mean: torch.Tensor, std: torch.Tensor, device: str | torch.device = "cpu"
 ) -> TensorData:
     """Convert a CIFAR-like dataset (or Subset) once: uint8 -> float, HWC -> CHW, (x/255 - mean)/std."""
-    data, labels = arrays(dataset)
+    data, labels = to_arrays(dataset)
     device = torch.device(device)
     # Move bytes, not floats: the uint8 copy is 4x smaller, so the host-to-GPU transfer is too.
     x = torch.from_numpy(data).to(device).permute(0, 3, 1, 2).float().div_(255)
@@ -106,7 +105,7 @@ def augment(
     return x
 
 
-def blend(
+def mixup_batch(
     x: torch.Tensor,
     y: torch.Tensor,
     alpha: float,
@@ -139,14 +138,12 @@ def prepare_cifar2(
     *,
     holdout: int = 2000,
     split_seed: int = 0,
-    seed: int | None = None,
 ) -> Prepared:
     """CIFAR-2 train and validation preloaded on device, normalised with the training split's
     per-channel CIFAR-10 statistics (as the lecture's Normalize uses). root and download as in
     load_cifar10; holdout and split_seed choose the validation images when the copy has no test split.
     Rows keep the source's order: an image-folder copy is sorted by class, so take random rows, not
     the first n, for samples."""
-    split_seed = split_seed_renamed(split_seed, seed)
     full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, split_seed=split_seed)
     mean, std = channel_stats(full.data)
     train = Subset(full, cifar2_indices(full.targets))

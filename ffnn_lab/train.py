@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .errors import InvalidInput, TrainingDiverged, TrainingUnstable
 from .graphed import EpochSums, graph_runner
-from .tensors import TensorData, augment, batches, blend
+from .tensors import TensorData, augment, batches, mixup_batch
 
 # The optimiser and schedule choices, defined once; the CLI offers exactly these names.
 OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], Recipe], torch.optim.Optimizer]] = {
@@ -218,7 +218,7 @@ def _forward(
     if not recipe.mixup:
         out = model(x)
         return loss_fn(out, y), out, y
-    x, partner_y, lam = blend(x, y, recipe.mixup, gen, rng)
+    x, partner_y, lam = mixup_batch(x, y, recipe.mixup, gen, rng)
     out = model(x)
     loss = lam * loss_fn(out, y) + (1 - lam) * loss_fn(out, partner_y)
     return loss, out, (y if lam >= 0.5 else partner_y)
@@ -230,12 +230,47 @@ class _EpochSums:
     def __init__(self, device: torch.device) -> None:
         self.loss = torch.zeros((), device=device)
         self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.first = torch.zeros((), device=device)  # the epoch's first batch loss
         self.seen = 0
 
     def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        if not self.seen:
+            self.first = loss.detach()
         self.loss += loss.detach() * len(y)
         self.correct += (out.argmax(dim=1) == y).sum()
         self.seen += len(y)
+
+
+Sums = _EpochSums | EpochSums  # the eager loop's, or the captured graph's
+
+
+def train_epoch(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler | None,
+    loss_fn: nn.Module,
+    recipe: Recipe,
+    gen: torch.Generator,
+    rng: random.Random,
+    check_each_batch: bool,
+) -> _EpochSums:
+    """One epoch of the plain PyTorch loop: forward, loss, zero_grad, backward, step, per batch.
+
+    check_each_batch stops at the first non-finite loss, before it reaches the weights (the sums
+    then say so); on a GPU that check would wait for every batch, so fit checks the epoch's sums."""
+    sums = _EpochSums(next(model.parameters()).device)
+    for x, y in batches:
+        loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
+        sums.add(loss, out, y)
+        if check_each_batch and not torch.isfinite(loss):
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    return sums
 
 
 def _lr_advice(lr: float) -> str:
@@ -271,7 +306,7 @@ def fit(
     constant schedule, else eager; "graph" refuses what it cannot run, saying why."""
     recipe = _recipe_for(train, recipe, changes)
     device = next(model.parameters()).device
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    loss_fn = _mean_loss(loss_fn or nn.CrossEntropyLoss(), "fit")
     torch.manual_seed(seed)  # dropout masks
     gen = torch.Generator().manual_seed(seed)  # shuffling and augmentation
     rng = random.Random(seed)  # mixup's blend weights
@@ -279,9 +314,6 @@ def fit(
     steps = len(train) if isinstance(train, DataLoader) else math.ceil(len(train) / recipe.batch_size)
     sched = make_schedule(opt, recipe, steps)
     runner = graph_runner(engine, model, train, recipe, loss_fn, opt, gen)  # None: the eager loop
-    # On the CPU check every batch for NaN; on a GPU that would copy a flag back each batch,
-    # so there the epoch's summed loss (NaN-infected too) is checked once at its end.
-    check_each_batch = device.type == "cpu" and runner is None
     history: list[dict] = []
     first_loss = None  # the untrained network's loss: the yardstick for TrainingUnstable
     bar = tqdm(range(1, recipe.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
@@ -289,40 +321,18 @@ def fit(
         for epoch in bar:
             start = time.perf_counter()
             model.train()
-            sums: _EpochSums | EpochSums
             if runner is not None:
-                sums = runner.run_epoch()
-                first_loss = sums.first.item() if first_loss is None else first_loss
+                sums: Sums = runner.run_epoch()
             else:
-                sums = _EpochSums(device)
-                for x, y in _batches(train, recipe.batch_size, True, gen, device):
-                    loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
-                    if check_each_batch and not torch.isfinite(loss):
-                        raise _diverged(loss.item(), recipe.lr, history)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    if sched is not None:
-                        sched.step()
-                    if first_loss is None:
-                        first_loss = loss.item()
-                    sums.add(loss, out, y)
-            if not check_each_batch and not torch.isfinite(sums.loss):
+                epoch_batches = _batches(train, recipe.batch_size, True, gen, device)
+                check = device.type == "cpu"  # free there; a GPU checks the epoch's sum instead
+                sums = train_epoch(model, epoch_batches, opt, sched, loss_fn, recipe, gen, rng, check)
+            if not torch.isfinite(sums.loss):
                 raise _diverged(sums.loss.item(), recipe.lr, history)
-            record = {
-                "epoch": epoch,
-                "loss": sums.loss.item() / sums.seen,
-                "train_accuracy": sums.correct.item() / sums.seen,
-                "val_accuracy": evaluate(model, val) if val is not None else None,
-                "seconds": time.perf_counter() - start,
-            }
-            _warn_if_unstable(record, history, first_loss, recipe.lr)
-            history.append(record)
-            bar.set_postfix(
-                loss=f"{record['loss']:.4f}",
-                train=f"{record['train_accuracy']:.3f}",
-                **({"val": f"{record['val_accuracy']:.3f}"} if val is not None else {}),
-            )
+            first_loss = sums.first.item() if first_loss is None else first_loss
+            history.append(_record(epoch, sums, model, val, start))
+            _warn_if_unstable(history, first_loss, recipe.lr)
+            bar.set_postfix(_postfix(history[-1]))
     except KeyboardInterrupt:
         print(
             f"\nInterrupted: stopped during epoch {len(history) + 1}; "
@@ -333,16 +343,45 @@ def fit(
     return history
 
 
+def _record(epoch: int, sums: Sums, model: nn.Module, val: Data | None, start: float) -> dict:
+    """The epoch's line of history: its mean loss and accuracy, and the model's on val if given."""
+    return {
+        "epoch": epoch,
+        "loss": sums.loss.item() / sums.seen,
+        "train_accuracy": sums.correct.item() / sums.seen,
+        "val_accuracy": evaluate(model, val) if val is not None else None,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _postfix(record: dict) -> dict[str, str]:
+    shown = {"loss": f"{record['loss']:.4f}", "train": f"{record['train_accuracy']:.3f}"}
+    if record["val_accuracy"] is not None:
+        shown["val"] = f"{record['val_accuracy']:.3f}"
+    return shown
+
+
+def _mean_loss(loss_fn: nn.Module, caller: str) -> nn.Module:
+    """loss_fn if it averages over the batch; the lab's sums and the full-batch weights assume so."""
+    if getattr(loss_fn, "reduction", "mean") != "mean":
+        raise InvalidInput(
+            f"loss_fn has reduction={loss_fn.reduction!r}: {caller} assumes each batch's mean "
+            "loss, so pass a loss with reduction='mean' (the default)"
+        )
+    return loss_fn
+
+
 def _diverged(value: float, lr: float, history: list[dict]) -> TrainingDiverged:
     return TrainingDiverged(
         f"the loss became {value} in epoch {len(history) + 1}: training stopped. " + _lr_advice(lr), history
     )
 
 
-def _warn_if_unstable(record: dict, history: list[dict], first_loss: float | None, lr: float) -> None:
-    """Warn once per run when an epoch's loss ends far above where training started."""
+def _warn_if_unstable(history: list[dict], first_loss: float | None, lr: float) -> None:
+    """Warn once per run when the last epoch's loss ends far above where training started."""
     limit = UNSTABLE_FACTOR * max(first_loss or 0.0, 1.0)
-    if record["loss"] > limit and all(h["loss"] <= limit for h in history):
+    *before, record = history
+    if record["loss"] > limit and all(h["loss"] <= limit for h in before):
         warnings.warn(
             f"the epoch loss grew from {first_loss:.3g} (first batch) to {record['loss']:.3g} "
             f"in epoch {record['epoch']}: training is unstable. " + _lr_advice(lr),
@@ -364,12 +403,7 @@ def train_full_batch(
     The dataset is fed in chunks only to bound memory: each chunk's mean loss (loss_fn must average,
     as the default CrossEntropyLoss() does) is weighted by its share of the data, so the update sees
     the whole set's mean."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    if getattr(loss_fn, "reduction", "mean") != "mean":
-        raise InvalidInput(
-            f"loss_fn has reduction={loss_fn.reduction!r}: train_full_batch weighs "
-            "each chunk's mean, so pass a loss with reduction='mean' (the default)"
-        )
+    loss_fn = _mean_loss(loss_fn or nn.CrossEntropyLoss(), "train_full_batch")
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ffnn_lab import RECIPES, best, evaluate, fit, prepare_cifar2
+from ffnn_lab import evaluate, fit, prepare_cifar2, wide_mlp
+from ffnn_lab.train import RECIPES
 
 pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -36,9 +37,9 @@ def test_speed_measures_every_row_and_the_big_factors_hold(tmp_path):
     r = json.loads(out.read_text())
     # the script itself asserts both pipelines build the same subsets and the same statistics
     assert r["subset_speedup"] > 1 and r["stats_speedup"] > 1  # factors of 30-500: robust to a busy machine
-    # one synthetic epoch takes about a second: on a shared machine its ratio is noise, so the test
-    # holds the measurement's presence, and the benchmark (not a unit test) reports its value
-    assert 0 < r["epoch_speedup"] < float("inf")
+    # one synthetic epoch takes about a second: on a shared machine its ratio is noise, so the
+    # benchmark (not a unit test) reports it; here only the three epochs must have been timed
+    assert {"epoch_lecture_s", "epoch_package_s", "epoch_floor_s"} <= set(r)
     if r["stats_memory_ratio"] is not None:  # measured where /proc allows (Linux)
         assert r["stats_memory_ratio"] < 1
 
@@ -71,6 +72,6 @@ def test_recipe_sweep_reports_what_fit_gives_for_each_seed(tmp_path):
     data = prepare_cifar2("synthetic")
     recipe = dataclasses.replace(RECIPES["best"], epochs=3, mixup=0.0)
     torch.manual_seed(1)
-    model = best(1024)
+    model = wide_mlp(1024)
     fit(model, data.train, recipe=recipe, seed=1, progress=False)  # seed 1: the second worker's run
     assert len(s["seeds"]) == 2 and s["seeds"][1] == pytest.approx(evaluate(model, data.val), abs=0.011)

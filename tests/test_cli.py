@@ -77,7 +77,8 @@ def test_train_writes_the_json_summary(tmp_path, capsys):
     assert [h["epoch"] for h in summary["history"]] == [1, 2, 3]
     assert set(summary["history"][0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
     assert summary["final_loss"] == summary["history"][-1]["loss"]
-    assert summary["samples_per_second"] > 0 and 0.5 < summary["val_accuracy"] <= 1
+    assert summary["samples_per_second"] == pytest.approx(600 * 3 / summary["seconds"], rel=0.05)
+    assert 0.5 < summary["val_accuracy"] <= 1
     printed = capsys.readouterr().out
     assert "SYNTHETIC" in printed and "validation set" in printed
 
@@ -238,13 +239,37 @@ def test_an_exploding_loss_exits_1_with_advice_after_writing_the_summary(tmp_pat
     assert summary["final_loss"] > 1e6
 
 
-def test_a_bug_in_the_lab_shows_its_traceback(monkeypatch):
+@pytest.mark.parametrize("error", [ValueError, FileNotFoundError, KeyError])
+def test_a_bug_in_the_lab_shows_its_traceback(monkeypatch, error):
     def broken_fit(*args, **kwargs):
-        raise ValueError("not one of the lab's own errors")
+        raise error("not one of the lab's own errors")
 
     monkeypatch.setattr(cli, "fit", broken_fit)
-    with pytest.raises(ValueError, match="not one of the lab's own errors"):
+    with pytest.raises(error, match="not one of the lab's own errors"):
         cli.main(["train", "--data", "synthetic", "--epochs", "1", "--quiet"])
+
+
+@pytest.mark.parametrize("error", [ValueError, OSError])
+def test_a_bug_in_the_grader_shows_its_traceback(monkeypatch, tmp_path, error):
+    from ffnn_lab.grading import runner
+
+    def broken_grade(*args, **kwargs):
+        raise error("not one of the grader's own errors")
+
+    monkeypatch.setattr(runner, "grade", broken_grade)
+    with pytest.raises(error, match="not one of the grader's own errors"):
+        cli.main(["grade", "--data", "synthetic", "--report-dir", str(tmp_path / "r"), str(tmp_path)])
+
+
+def test_a_json_that_cannot_be_written_after_training_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "write_text_atomic", disk_full)
+    args = ["train", "--data", "synthetic", "--epochs", "1", "--quiet", "--json", str(tmp_path / "run.json")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ffnn-lab: error: --json") and "No space left on device" in err
 
 
 def test_diverging_run_exits_1_with_advice(capsys, monkeypatch):

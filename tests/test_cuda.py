@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from ffnn_lab import augment, baseline, best, evaluate, fit, graphed, prepare_cifar2
+from ffnn_lab import baseline, evaluate, fit, graphed, prepare_cifar2, wide_mlp
 from ffnn_lab import train as train_module
+from ffnn_lab.tensors import augment
 
 pytestmark = [
     pytest.mark.cuda,
@@ -70,7 +71,7 @@ def test_auto_captures_the_epoch_on_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda.CUDAGraph, "replay", lambda g: replays.append(1) or real_replay(g))
     data = prepare_cifar2("synthetic", device="cuda")
     torch.manual_seed(0)
-    model = best(width=64).cuda()  # dropout and batch norm inside the graph too
+    model = wide_mlp(width=64).cuda()  # dropout and batch norm inside the graph too
     history = fit(model, data.train, data.val, epochs=4, max_shift=2, flip=True, progress=False)
     assert isinstance(built[0], graphed.GraphedEpochs) and built[0].graph is not None
     assert len(replays) == 4  # one replay per epoch

@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import Subset
 from torchvision import transforms
 
-from ffnn_lab import arrays, channel_stats, cifar2_indices, load_cifar2, load_cifar10
+from ffnn_lab import channel_stats, cifar2_indices, load_cifar2, load_cifar10, to_arrays
 from ffnn_lab.labels import remap_label
 
 
@@ -49,8 +49,8 @@ def test_arrays_follow_nested_subsets_and_target_transform():
     full = load_cifar10("synthetic", target_transform=remap_label)
     inner = Subset(full, [5, 6, 7, 8])
     outer = Subset(inner, [3, 1])
-    data, labels = arrays(outer)
+    data, labels = to_arrays(outer)
     assert np.array_equal(data, full.data[[8, 6]])
     assert labels.tolist() == [remap_label(full.targets[8]), remap_label(full.targets[6])]
     with pytest.raises(TypeError, match=".data/.targets"):
-        arrays(torch.utils.data.TensorDataset(torch.zeros(3)))
+        to_arrays(torch.utils.data.TensorDataset(torch.zeros(3)))

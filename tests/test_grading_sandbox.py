@@ -36,7 +36,7 @@ UNTOUCHED = SETUP + (
     "ffnn_lab.fit(model, data.train, data.val, epochs=100, batch_size=64, lr=1e-2)"
 )
 BETTER = SETUP + (
-    "\nmodel = ffnn_lab.best()\nffnn_lab.fit(model, data.train, epochs=30, optimizer='adamw', "
+    "\nmodel = ffnn_lab.wide_mlp()\nffnn_lab.fit(model, data.train, epochs=30, optimizer='adamw', "
     "lr=2e-3, schedule='onecycle', weight_decay=0.05, batch_size=128, max_shift=3, flip=True, "
     "progress=False)"
 )

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ffnn_lab import baseline, best
+from ffnn_lab import baseline, wide_mlp
 from ffnn_lab.grading import exercise, graph, reports, runner
 
 X = torch.randn(graph.BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -29,7 +29,7 @@ def pack(graph_spec: dict, weights: dict, **extra) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("build", [baseline, best])
+@pytest.mark.parametrize("build", [baseline, wide_mlp])
 def test_an_exported_model_computes_what_the_model_computes(build):
     torch.manual_seed(0)
     model = build().eval()
@@ -219,7 +219,7 @@ def test_the_students_check_wants_a_clear_improvement_over_the_untouched_exercis
     out = capsys.readouterr().out
     assert "NOT YET" in out and "no better than the untouched baseline" in out and "+0.00%" not in out
     torch.manual_seed(0)
-    better = best()
+    better = wide_mlp()
     fit(
         better,
         data.train,
@@ -235,3 +235,24 @@ def test_the_students_check_wants_a_clear_improvement_over_the_untouched_exercis
     )
     assert exercise.check(better, data) is True
     assert "PASS" in capsys.readouterr().out
+
+
+def test_the_reference_trains_what_notebook_08_hands_out():
+    # the bar is only fair if the grader's "untouched exercise" is the edit cell students receive
+    import ast
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "08-exercise-beat-80-percent.ipynb"
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "EDIT THIS CELL" in c.source)
+    calls = {ast.unparse(n.func): n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Call)}
+    given = {k.arg: ast.unparse(k.value) for k in calls["ffnn_lab.fit"].keywords}
+    assert set(given) == {"epochs", "batch_size", "lr"}
+    assert given["epochs"] == f"lab.epochs({exercise.RECIPE.epochs})"
+    assert int(given["batch_size"]) == exercise.RECIPE.batch_size
+    assert float(given["lr"]) == exercise.RECIPE.lr and exercise.RECIPE.optimizer == "sgd"
+    assert ast.unparse(calls["torch.manual_seed"].args[0]) == str(exercise.SEED)
+    layers = [ast.unparse(a) for a in calls["nn.Sequential"].args]
+    assert layers == ["nn.Flatten()", "nn.Linear(3072, 512)", "nn.Tanh()", "nn.Linear(512, 2)"]
+    assert str(nn.Sequential(*eval(f"[{', '.join(layers)}]"))) == str(baseline())

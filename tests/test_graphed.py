@@ -11,10 +11,10 @@ from ffnn_lab import (
     TensorData,
     TrainingDiverged,
     TrainingUnstable,
-    best,
     fit,
     graphed,
     prepare_cifar2,
+    wide_mlp,
 )
 from ffnn_lab.models import tanh_mlp
 
@@ -41,7 +41,7 @@ RECIPES = {
     "one partial batch": {"batch_size": 256, "flip": True},
     "batches that divide the data": {"batch_size": 35},
 }
-MODELS = {"tanh": lambda: tanh_mlp(32, 2), "batchnorm and dropout": lambda: best(width=32, depth=2)}
+MODELS = {"tanh": lambda: tanh_mlp(32, 2), "batchnorm and dropout": lambda: wide_mlp(width=32, depth=2)}
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -152,7 +152,7 @@ def test_warming_up_before_capture_leaves_no_trace(data, monkeypatch, changes):
 
     monkeypatch.setattr(graphed, "GraphedEpochs", WarmedUp)
     train, _ = data
-    eager, static = twins(lambda: best(width=32, depth=2))
+    eager, static = twins(lambda: wide_mlp(width=32, depth=2))
     he = fit(eager, train, epochs=2, seed=1, progress=False, engine="eager", **changes)
     hg = fit(static, train, epochs=2, seed=1, progress=False, engine="graph", **changes)
     assert [r["loss"] for r in hg] == pytest.approx([r["loss"] for r in he], rel=1e-6)

@@ -25,10 +25,9 @@ def test_data_source_precedence(monkeypatch):
 
 
 @pytest.mark.parametrize("value, quick", [("1", True), ("yes", True), ("0", False), ("", False)])
-def test_quick_mode_and_pick(monkeypatch, value, quick):
+def test_quick_mode(monkeypatch, value, quick):
     monkeypatch.setenv("FFNN_LAB_QUICK", value)
     assert config.quick_mode() is quick
-    assert config.pick(100, 2) == (2 if quick else 100)
     assert ("QUICK" in config.banner()) is quick
 
 

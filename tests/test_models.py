@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from ffnn_lab import baseline, best, build_model, count_parameters, deep, small
-from ffnn_lab.models import MODELS
+from ffnn_lab import baseline, count_parameters, deep, wide_mlp
+from ffnn_lab.models import MODELS, build_model, small
 from ffnn_lab.train import RECIPES
 
 
@@ -34,16 +34,9 @@ def test_architecture_follows_the_lecture():
     layers = [type(m) for m in baseline()]
     assert layers == [nn.Flatten, nn.Linear, nn.Tanh, nn.Linear]
     assert [m.out_features for m in deep() if isinstance(m, nn.Linear)] == [1024, 512, 128, 2]
-    assert not any(isinstance(m, (nn.Conv2d, nn.MaxPool2d)) for m in best().modules())
+    assert not any(isinstance(m, (nn.Conv2d, nn.MaxPool2d)) for m in wide_mlp().modules())
 
 
 def test_unknown_model_is_named():
     with pytest.raises(ValueError, match="unknown model 'cnn'.*baseline"):
         build_model("cnn")
-
-
-def test_the_old_recipes_name_still_answers_with_a_warning():
-    from ffnn_lab import models
-
-    with pytest.warns(DeprecationWarning, match="ffnn_lab.train.RECIPES"):
-        assert models.RECIPES is RECIPES

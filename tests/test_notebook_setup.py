@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import ffnn_lab
-from ffnn_lab import notebook
+from ffnn_lab import InvalidInput, notebook
+from ffnn_lab.train import resolve_device
 
 
 def test_setup_prints_mode_source_and_device(capsys, monkeypatch):
@@ -15,7 +16,7 @@ def test_setup_prints_mode_source_and_device(capsys, monkeypatch):
     lab = ffnn_lab.setup(seed=0)
     out = capsys.readouterr().out
     assert "QUICK" in out and "SYNTHETIC" in out and f"Device: {lab.device}" in out
-    assert lab.quick is True and lab.device == ffnn_lab.resolve_device("auto")
+    assert lab.quick is True and lab.device == resolve_device("auto")
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -41,7 +42,7 @@ def test_setup_seeds_every_generator():
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
 def test_bad_seed_is_refused(seed):
-    with pytest.raises(ValueError, match="non-negative int"):
+    with pytest.raises(InvalidInput, match="0 or greater"):
         ffnn_lab.setup(seed=seed)
 
 

@@ -20,7 +20,8 @@ from ffnn_lab import (
     prepare_cifar2,
 )
 from ffnn_lab import data as data_module
-from ffnn_lab.data import ImageFolderCIFAR10, find_source
+from ffnn_lab.array_dataset import ArrayCIFAR10
+from ffnn_lab.data import find_source
 
 
 def md5(path):
@@ -129,7 +130,7 @@ def test_image_folder_with_test_split(tmp_path):
     arrays = write_folder(tmp_path, "train")
     write_folder(tmp_path, "test", per_class=2, seed=1)
     ds = load_cifar10(tmp_path)
-    assert isinstance(ds, ImageFolderCIFAR10) and len(ds) == 60
+    assert isinstance(ds, ArrayCIFAR10) and len(ds) == 60
     assert ds.targets == [i for i in range(10) for _ in range(6)]  # CIFAR-10's label order
     assert np.array_equal(ds.data[0], arrays[(0, 0)])  # PNG: lossless
     jpeg = np.asarray(Image.open(tmp_path / "train" / "automobile" / "0000.jpg"))
@@ -152,14 +153,11 @@ def test_image_folder_without_test_carves_a_holdout(tmp_path):
     assert np.array_equal(again.data, val.data)
     other = load_cifar10(tmp_path, train=False, holdout=6, split_seed=4)
     assert not np.array_equal(other.data, val.data)
-    with pytest.warns(DeprecationWarning, match="split_seed"):  # the old name, until callers move
-        old = load_cifar10(tmp_path, train=False, holdout=6, seed=4)
-    assert np.array_equal(old.data, other.data)
 
 
 def test_carve_holdout_checks_its_arguments():
     targets = [0] * 10 + [2] * 10 + [5] * 10
-    keep, held = carve_holdout(targets, 8, seed=0)
+    keep, held = carve_holdout(targets, 8, split_seed=0)
     assert len(held) == 8 and len(keep) == 22 and set(keep).isdisjoint(held)
     assert np.bincount(np.asarray(targets)[held]).tolist()[::2][:2] == [4, 4]
     with pytest.raises(ValueError, match="multiple of 2"):

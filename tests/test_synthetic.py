@@ -1,15 +1,19 @@
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.datasets import CIFAR10
+from torchvision import transforms
+from torchvision.datasets import CIFAR10, VisionDataset
 
 from ffnn_lab import describe, fit, load_cifar10, models, prepare_cifar2
-from ffnn_lab.synthetic import SyntheticCIFAR10
+from ffnn_lab.array_dataset import ArrayCIFAR10
+from ffnn_lab.synthetic import synthetic_cifar10
 
 
 def test_same_interface_as_torchvision():
     ds = load_cifar10("synthetic")
-    assert isinstance(ds, CIFAR10)
+    # torchvision's base class, not CIFAR10: nothing here to download or verify, so no download()
+    assert isinstance(ds, (VisionDataset, ArrayCIFAR10)) and not isinstance(ds, CIFAR10)
+    assert not hasattr(ds, "download") and not hasattr(ds, "url")
     assert ds.data.dtype == np.uint8 and ds.data.shape == (3000, 32, 32, 3)
     assert len(ds) == 3000 and len(ds.targets) == 3000
     assert ds.classes[0] == "airplane" and len(ds.classes) == 10
@@ -20,9 +24,16 @@ def test_same_interface_as_torchvision():
 
 
 def test_deterministic_and_splits_differ():
-    a, b = SyntheticCIFAR10(train=True), SyntheticCIFAR10(train=True)
+    a, b = synthetic_cifar10(train=True), synthetic_cifar10(train=True)
     assert np.array_equal(a.data, b.data) and a.targets == b.targets
-    assert not np.array_equal(a.data[:1000], SyntheticCIFAR10(train=False).data)
+    assert not np.array_equal(a.data[:1000], synthetic_cifar10(train=False).data)
+
+
+def test_transforms_run_per_item_as_in_torchvision():
+    ds = synthetic_cifar10(transform=transforms.ToTensor(), target_transform=lambda t: t + 100)
+    x, y = ds[3]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert torch.equal(x, transforms.functional.to_tensor(ds.data[3])) and y == ds.targets[3] + 100
 
 
 def test_says_it_is_synthetic():

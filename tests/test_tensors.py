@@ -5,7 +5,8 @@ import random
 import torch
 from torchvision import transforms
 
-from ffnn_lab import augment, batches, blend, load_cifar2, preload, prepare_cifar2, shift
+from ffnn_lab import load_cifar2, prepare_cifar2, shift
+from ffnn_lab.tensors import augment, batches, mixup_batch, preload
 
 
 def test_preload_equals_totensor_then_normalize():
@@ -66,13 +67,13 @@ def test_prepare_cifar2_summarises_and_normalises():
 
 def test_blend_mixes_each_image_with_a_partner_and_returns_its_label():
     x, y = torch.randn(16, 3, 4, 4), torch.arange(16)
-    mixed, partner_y, lam = blend(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
+    mixed, partner_y, lam = mixup_batch(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
     assert 0 <= lam <= 1 and mixed.shape == x.shape
     partner = partner_y  # labels are 0..15, so the partner's label is its index
     assert sorted(partner.tolist()) == list(range(16))
     assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner])
-    again = blend(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
+    again = mixup_batch(x, y, 0.4, torch.Generator().manual_seed(0), random.Random(0))
     assert torch.equal(again[0], mixed) and again[2] == lam
-    lams = [blend(x, y, 0.2, None, random.Random(i))[2] for i in range(200)]
+    lams = [mixup_batch(x, y, 0.2, None, random.Random(i))[2] for i in range(200)]
     # Beta(0.2, 0.2) piles up near 0 and 1: most blends keep one image dominant
     assert sum(lam < 0.1 or lam > 0.9 for lam in lams) > 100

@@ -11,23 +11,20 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from ffnn_lab import (
-    RECIPES,
     InvalidInput,
     Recipe,
     TensorData,
     TrainingDiverged,
     TrainingUnstable,
     baseline,
-    best,
     evaluate,
     fit,
     load_cifar2,
     predict,
     prepare_cifar2,
-    resolve_device,
-    train_full_batch,
-    train_per_sample,
+    wide_mlp,
 )
+from ffnn_lab.train import RECIPES, resolve_device, train_full_batch, train_per_sample
 
 KEYS = {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
 
@@ -61,7 +58,7 @@ def test_a_recipe_and_its_fields_as_keywords_train_the_same(data):
     runs = []
     for kwargs in [{"recipe": recipe}, dataclasses.asdict(recipe), {"recipe": RECIPES["best"], "epochs": 2}]:
         torch.manual_seed(0)
-        runs.append(without_time(fit(best(width=64), data.train, data.val, progress=False, **kwargs)))
+        runs.append(without_time(fit(wide_mlp(width=64), data.train, data.val, progress=False, **kwargs)))
     assert runs[0] == runs[1] == runs[2]
     with pytest.raises(InvalidInput, match="epoch: not a recipe field"):
         fit(baseline(), data.train, epoch=3, progress=False)
@@ -303,3 +300,10 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(InvalidInput, match="device 'cuda' asked for, but this torch sees no CUDA"):
             resolve_device("cuda")
+
+
+def test_fit_refuses_a_loss_it_would_report_wrongly():
+    # a summed loss would be counted batch_size times over and trip the unstable-loss warning
+    data = prepare_cifar2("synthetic")
+    with pytest.raises(InvalidInput, match="reduction='sum'.*fit.*reduction='mean'"):
+        fit(baseline(), data.train, epochs=1, loss_fn=nn.CrossEntropyLoss(reduction="sum"), progress=False)

@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import config
-from ..data import arrays, load_cifar10
+from ..data import find_source, load_cifar10, to_arrays
 from ..tensors import Prepared, prepare_cifar2
 from . import sandbox
 from .exercise import GRADER_ENV, MARGIN, bar, reference_accuracy
@@ -74,15 +73,15 @@ class Interrupted(Exception):
 
 def prepare_split(data: str | None, workdir: Path, holdout: int = 2000, split_seed: int = 0) -> Split:
     """Divide the graded data into the sandbox's view and the private part, in workdir (grader-only)."""
-    source = config.data_source(data)
-    private = prepare_cifar2(source, holdout=holdout, split_seed=split_seed, download=True)
-    if source == "synthetic":  # the stand-in's validation images are public by construction: tests only
+    source = find_source(data)
+    private = prepare_cifar2(data, holdout=holdout, split_seed=split_seed, download=True)
+    if source.kind == "synthetic":  # the stand-in's validation images are public by construction: tests only
         view, view_dir, student = "synthetic", None, prepare_cifar2("synthetic")
         note = "SYNTHETIC stand-in (its validation images are public: for tests only)"
     else:
         view, view_dir = SANDBOX_DATA, workdir / "view"
-        images, targets = arrays(
-            load_cifar10(source, True, holdout=holdout, split_seed=split_seed, download=True)
+        images, targets = to_arrays(
+            load_cifar10(data, True, holdout=holdout, split_seed=split_seed, download=True)
         )
         view_dir.mkdir(mode=0o755)
         np.savez(view_dir / "train.npz", data=images, targets=targets)
