@@ -193,10 +193,14 @@ def _recipe_for(train: Data, recipe: Recipe | None, changes: dict[str, Any]) -> 
     unknown = sorted(set(changes) - set(fields))
     if unknown:
         raise InvalidInput(f"fit() got {', '.join(unknown)}: not a recipe field; use {', '.join(fields)}")
-    if isinstance(train, DataLoader) and changes.get("batch_size", train.batch_size) != train.batch_size:
+    # a DataLoader brings its own batches: a batch size asked for (as a keyword or in a recipe)
+    # that it would silently override is refused
+    asked = changes.get("batch_size", recipe.batch_size if recipe else None)
+    if isinstance(train, DataLoader) and asked not in (None, train.batch_size):
+        where = "batch_size=" if "batch_size" in changes else "the recipe's batch_size"
         raise InvalidInput(
-            f"batch_size={changes['batch_size']} but the DataLoader makes batches of "
-            f"{train.batch_size}: drop batch_size=, or build the DataLoader with it"
+            f"batch_size={asked} but the DataLoader makes batches of {train.batch_size}: "
+            f"drop {where}, or build the DataLoader with batch_size={asked}"
         )
     return dataclasses.replace(recipe or Recipe(), **changes)
 
