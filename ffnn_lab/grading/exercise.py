@@ -66,7 +66,9 @@ def reference_accuracy(
     accuracy = evaluate(model, TensorData(images.to(train.device), labels.to(train.device)))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(cache, json.dumps({"accuracy": accuracy, "recipe": recipe}))
+        write_text_atomic(
+            cache, json.dumps({"accuracy": accuracy, "recipe": dataclasses.asdict(recipe), "seed": SEED})
+        )
     except OSError:
         pass  # a read-only data root: trained again next time
     return accuracy
