@@ -46,3 +46,30 @@ __all__ = [
     "to_arrays",
     "wide_mlp",
 ]
+
+# Names 0.1 had here, and where they went: a notebook or submission written against 0.1 gets the
+# new name in its error instead of a bare AttributeError.
+MOVED = {
+    "best": "ffnn_lab.wide_mlp (the network); the recipe is ffnn_lab.train.RECIPES['best']",
+    "blend": "ffnn_lab.tensors.mixup_batch",
+    "arrays": "ffnn_lab.to_arrays",
+    "pick": "lab.epochs(full, quick) or lab.size(full, quick), with lab = ffnn_lab.setup()",
+    "RECIPES": "ffnn_lab.train.RECIPES",
+    "resolve_device": "ffnn_lab.train.resolve_device",
+    "train_full_batch": "ffnn_lab.train.train_full_batch",
+    "train_per_sample": "ffnn_lab.train.train_per_sample",
+    "preload": "ffnn_lab.tensors.preload",
+    "batches": "ffnn_lab.tensors.batches",
+    "augment": "ffnn_lab.tensors.augment",
+    "Prepared": "ffnn_lab.tensors.Prepared",
+    "build_model": "ffnn_lab.models.build_model",
+    "small": "ffnn_lab.models.small",
+    "banner": "ffnn_lab.config.banner",
+    "quick_mode": "ffnn_lab.config.quick_mode",
+}
+
+
+def __getattr__(name: str):
+    if name in MOVED:
+        raise AttributeError(f"ffnn_lab.{name} is gone since 0.2.0: use {MOVED[name]}", name=name, obj=None)
+    raise AttributeError(f"module 'ffnn_lab' has no attribute {name!r}", name=name, obj=None)

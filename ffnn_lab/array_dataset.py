@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 from torchvision.datasets import VisionDataset
 
+from .errors import InvalidInput
 from .labels import CLASSES
 
 
@@ -30,7 +31,17 @@ class ArrayCIFAR10(VisionDataset):
         note: str = "",
     ) -> None:
         super().__init__(os.fspath(root), transform=transform, target_transform=target_transform)
-        self.data, self.targets, self.train, self.note = data, list(targets), train, note
+        data = np.asarray(data)
+        if data.dtype != np.uint8 or data.ndim != 4 or data.shape[-1] != 3:
+            raise InvalidInput(
+                f"images are {data.dtype} shaped {data.shape}: pass uint8 pixels shaped (N, H, W, 3), "
+                "as CIFAR10's .data holds them"
+            )
+        if len(targets) != len(data):
+            raise InvalidInput(f"{len(data)} images but {len(targets)} labels: pass one label per image")
+        self.data, self.train = data, train
+        self.targets = [int(t) for t in targets]  # Python ints, as torchvision's CIFAR10 gives
+        self.note = note or f"in-memory images at {self.root}"
         self.classes = list(CLASSES)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 

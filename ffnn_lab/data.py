@@ -89,9 +89,18 @@ def _decode(path: Path) -> np.ndarray:
 
 def decode_folder(split_dir: Path, cache_dir: Path) -> tuple[np.ndarray, list[int]]:
     """Every image under split_dir/<class>/ as uint8 NxHxWxC, decoded once and cached."""
-    files, _ = _image_files(split_dir)
+    try:
+        files, _ = _image_files(split_dir)
+        digest = fingerprint(files, split_dir)
+    except DataNotFoundError:
+        raise  # a missing class folder: already says what to do
+    except OSError as e:  # an unreadable class folder, a dangling link: the copy's fault, not the lab's
+        raise InvalidInput(
+            f"cannot read {e.filename or split_dir}: {e.strerror}. Fix its permissions, or remove or "
+            "replace it."
+        ) from None
     key = hashlib.sha256(str(split_dir.resolve()).encode()).hexdigest()[:16]
-    return _decoded(split_dir, cache_dir / f"{split_dir.name}-{key}.npz", fingerprint(files, split_dir))
+    return _decoded(split_dir, cache_dir / f"{split_dir.name}-{key}.npz", digest)
 
 
 @functools.lru_cache(maxsize=1)  # train and validation read the same split: load it once per process

@@ -194,13 +194,15 @@ def _recipe_for(train: Data, recipe: Recipe | None, changes: dict[str, Any]) -> 
     if unknown:
         raise InvalidInput(f"fit() got {', '.join(unknown)}: not a recipe field; use {', '.join(fields)}")
     # a DataLoader brings its own batches: a batch size asked for (as a keyword or in a recipe)
-    # that it would silently override is refused
+    # that it would silently override is refused; a batch_sampler's loader has no one size to compare
     asked = changes.get("batch_size", recipe.batch_size if recipe else None)
-    if isinstance(train, DataLoader) and asked not in (None, train.batch_size):
-        where = "batch_size=" if "batch_size" in changes else "the recipe's batch_size"
+    made = train.batch_size if isinstance(train, DataLoader) else None
+    if made is not None and asked not in (None, made):
+        where = f"batch_size={asked}" if "batch_size" in changes else f"the recipe's batch_size={asked}"
+        fix = f"pass batch_size={made} to fit" + (" (it replaces the recipe's)" if recipe else "")
         raise InvalidInput(
-            f"batch_size={asked} but the DataLoader makes batches of {train.batch_size}: "
-            f"drop {where}, or build the DataLoader with batch_size={asked}"
+            f"{where} but the DataLoader makes batches of {made}: {fix}, "
+            f"or build the DataLoader with batch_size={asked}"
         )
     return dataclasses.replace(recipe or Recipe(), **changes)
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_speed_measures_every_row_and_the_big_factors_hold(tmp_path):
     assert r["subset_speedup"] > 1 and r["stats_speedup"] > 1  # factors of 30-500: robust to a busy machine
     # one synthetic epoch takes about a second: on a shared machine its ratio is noise, so the
     # benchmark (not a unit test) reports it; here only the three epochs must have been timed
-    assert {"epoch_lecture_s", "epoch_package_s", "epoch_floor_s"} <= set(r)
+    assert all(0 < r[k] < math.inf for k in ("epoch_lecture_s", "epoch_package_s", "epoch_floor_s"))
     if r["stats_memory_ratio"] is not None:  # measured where /proc allows (Linux)
         assert r["stats_memory_ratio"] < 1
 

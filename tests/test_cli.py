@@ -249,7 +249,7 @@ def test_a_bug_in_the_lab_shows_its_traceback(monkeypatch, error):
         cli.main(["train", "--data", "synthetic", "--epochs", "1", "--quiet"])
 
 
-@pytest.mark.parametrize("error", [ValueError, OSError])
+@pytest.mark.parametrize("error", [ValueError, KeyError])
 def test_a_bug_in_the_grader_shows_its_traceback(monkeypatch, tmp_path, error):
     from ffnn_lab.grading import runner
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ffnn_lab import baseline, wide_mlp
+from ffnn_lab import InvalidInput, baseline, wide_mlp
 from ffnn_lab.grading import exercise, graph, reports, runner
 
 X = torch.randn(graph.BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -256,3 +256,12 @@ def test_the_reference_trains_what_notebook_08_hands_out():
     layers = [ast.unparse(a) for a in calls["nn.Sequential"].args]
     assert layers == ["nn.Flatten()", "nn.Linear(3072, 512)", "nn.Tanh()", "nn.Linear(512, 2)"]
     assert str(nn.Sequential(*eval(f"[{', '.join(layers)}]"))) == str(baseline())
+
+
+def test_a_report_that_cannot_be_written_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reports, "write_text_atomic", disk_full)
+    with pytest.raises(InvalidInput, match="report.csv: No space left on device; make room"):
+        reports.write_reports([], tmp_path, {})

@@ -104,8 +104,10 @@ def data_calls(path):
         lines = cell.source.splitlines()
         code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
         for node in ast.walk(ast.parse(code)):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr in {"load_cifar10", "load_cifar2", "prepare_cifar2"}:
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in {"load_cifar10", "load_cifar2", "prepare_cifar2"}:
                     given = {k.arg: ast.unparse(k.value) for k in node.keywords}
                     yield i, ast.unparse(node), given.get("download")
 

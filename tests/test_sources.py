@@ -13,6 +13,7 @@ from torchvision.datasets import CIFAR10
 from ffnn_lab import (
     CLASSES,
     DataNotFoundError,
+    InvalidInput,
     carve_holdout,
     describe,
     load_cifar2,
@@ -178,6 +179,10 @@ def test_image_folder_errors_are_actionable(tmp_path):
         load_cifar10(tmp_path, holdout=0)
     (tmp_path / "train" / "truck" / "big.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match="cannot decode"):
+        load_cifar10(tmp_path, holdout=0)
+    (tmp_path / "train" / "truck" / "big.png").unlink()
+    (tmp_path / "train" / "truck" / "gone.png").symlink_to(tmp_path / "nowhere.png")  # a dangling link
+    with pytest.raises(InvalidInput, match=r"cannot read .*gone\.png: No such file.*remove or replace"):
         load_cifar10(tmp_path, holdout=0)
 
 

@@ -140,8 +140,9 @@ def test_a_dataloader_keeps_its_own_batch_size(data):
     loader = DataLoader(Counting(data.train), batch_size=100, shuffle=True)
     with pytest.raises(InvalidInput, match="batch_size=32 but the DataLoader makes batches of 100"):
         fit(baseline(), loader, epochs=1, batch_size=32, progress=False)
-    with pytest.raises(InvalidInput, match="batch_size=128 but .* drop the recipe's batch_size"):
+    with pytest.raises(InvalidInput, match="recipe's batch_size=128 but .* pass batch_size=100 to fit"):
         fit(baseline(), loader, recipe=RECIPES["best"], epochs=1, progress=False)
+    assert len(fit(baseline(), loader, recipe=RECIPES["best"], epochs=1, batch_size=100, progress=False)) == 1
     assert len(fit(baseline(), loader, epochs=1, batch_size=100, progress=False)) == 1
     assert len(fit(baseline(), loader, recipe=Recipe(epochs=1, batch_size=100), progress=False)) == 1
 

@@ -107,7 +107,12 @@ def write_reports(rows: list[Row], report_dir: Path, header: dict) -> list[Path]
     for path, text in zip(
         paths, (buf.getvalue(), "\n".join(md) + "\n", json.dumps(report, indent=1) + "\n"), strict=True
     ):
-        write_text_atomic(path, text)
+        try:
+            write_text_atomic(path, text)
+        except OSError as e:  # disk full, folder gone: say where, rather than a traceback
+            raise InvalidInput(
+                f"cannot write the report {path}: {e.strerror}; make room or choose another report folder"
+            ) from None
     return paths
 
 
