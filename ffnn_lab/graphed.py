@@ -53,13 +53,22 @@ def refusal(model: nn.Module, data: object, recipe: Recipe) -> str | None:
 
 
 class EpochSums:
-    """The epoch's summed loss and correct predictions, on the device (fit reads them as _EpochSums)."""
+    """An epoch's summed loss and correct predictions, and its first batch's loss, kept on the device
+    (no host sync per batch) and updated in place (so a captured graph can too). seen counts the
+    samples: the eager loop adds as it goes, the graph's epoch sets it once."""
 
-    def __init__(self, device: torch.device, seen: int) -> None:
+    def __init__(self, device: torch.device, seen: int = 0) -> None:
         self.loss = torch.zeros((), device=device)
         self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self.first = torch.zeros((), device=device)  # the epoch's first batch loss
+        self.first = torch.zeros((), device=device)
         self.seen = seen
+
+    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor, first: bool = False) -> None:
+        """Count one batch; first=True also keeps its loss as the epoch's first."""
+        if first:
+            self.first.copy_(loss.detach())
+        self.loss += loss.detach() * len(y)
+        self.correct += (out.argmax(dim=1) == y).sum()
 
 
 class GraphedEpochs:
@@ -131,10 +140,7 @@ class GraphedEpochs:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        if part.start == 0:
-            self.sums.first.copy_(loss.detach())
-        self.sums.loss += loss.detach() * len(y)
-        self.sums.correct += (out.argmax(dim=1) == y).sum()
+        self.sums.add(loss, out, y, first=part.start == 0)
 
     def _epoch(self) -> None:
         self.sums.loss.zero_()

@@ -230,26 +230,6 @@ def _forward(
     return loss, out, (y if lam >= 0.5 else partner_y)
 
 
-class _EpochSums:
-    """Loss and correct predictions summed over an epoch on the device: no host sync per batch."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.loss = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self.first = torch.zeros((), device=device)  # the epoch's first batch loss
-        self.seen = 0
-
-    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
-        if not self.seen:
-            self.first = loss.detach()
-        self.loss += loss.detach() * len(y)
-        self.correct += (out.argmax(dim=1) == y).sum()
-        self.seen += len(y)
-
-
-Sums = _EpochSums | EpochSums  # the eager loop's, or the captured graph's
-
-
 def train_epoch(
     model: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -260,15 +240,16 @@ def train_epoch(
     gen: torch.Generator,
     rng: random.Random,
     check_each_batch: bool,
-) -> _EpochSums:
+) -> EpochSums:
     """One epoch of the plain PyTorch loop: forward, loss, zero_grad, backward, step, per batch.
 
     check_each_batch stops at the first non-finite loss, before it reaches the weights (the sums
     then say so); on a GPU that check would wait for every batch, so fit checks the epoch's sums."""
-    sums = _EpochSums(next(model.parameters()).device)
+    sums = EpochSums(next(model.parameters()).device)
     for x, y in batches:
         loss, out, y = _forward(model, x, y, recipe, loss_fn, gen, rng)
-        sums.add(loss, out, y)
+        sums.add(loss, out, y, first=not sums.seen)
+        sums.seen += len(y)
         if check_each_batch and not torch.isfinite(loss):
             break
         opt.zero_grad(set_to_none=True)
@@ -328,7 +309,7 @@ def fit(
             start = time.perf_counter()
             model.train()
             if runner is not None:
-                sums: Sums = runner.run_epoch()
+                sums = runner.run_epoch()
             else:
                 epoch_batches = _batches(train, recipe.batch_size, True, gen, device)
                 check = device.type == "cpu"  # free there; a GPU checks the epoch's sum instead
@@ -349,7 +330,7 @@ def fit(
     return history
 
 
-def _record(epoch: int, sums: Sums, model: nn.Module, val: Data | None, start: float) -> dict:
+def _record(epoch: int, sums: EpochSums, model: nn.Module, val: Data | None, start: float) -> dict:
     """The epoch's line of history: its mean loss and accuracy, and the model's on val if given."""
     return {
         "epoch": epoch,
