@@ -17,6 +17,7 @@ import torch
 from .cache import write_text_atomic
 from .data import find_source
 from .errors import DataNotFoundError, InvalidInput, LabError, TrainingDiverged, TrainingUnstable
+from .grading.exercise import MARGIN
 from .models import MODELS, build_model, count_parameters
 from .tensors import prepare_cifar2
 from .train import OPTIMIZERS, RECIPES, SCHEDULES, Recipe, evaluate, fit, resolve_device
@@ -129,8 +130,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--margin",
         type=FRACTION,
-        default=0.02,
-        help="how far above the untouched exercise a pass must be (default 0.02)",
+        default=MARGIN,
+        help=f"how far above the untouched exercise a pass must be (default {MARGIN:g})",
     )
     g.add_argument("--jobs", type=POSITIVE_INT, default=1, help="submissions graded at once (default 1)")
     g.add_argument(

@@ -111,60 +111,14 @@ def test_recipe_defaults_and_every_override_reach_the_run(tmp_path, capsys, monk
     monkeypatch.setattr(cli, "fit", lambda *a, **kw: calls.append(kw["recipe"]) or real_fit(*a, **kw))
     fit_settings = lambda: vars(calls[-1])
     out = tmp_path / "best.json"
-    assert (
-        cli.main(
-            [
-                "train",
-                "--model",
-                "best",
-                "--data",
-                "synthetic",
-                "--epochs",
-                "1",
-                "--quiet",
-                "--json",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    best = ["train", "--model", "best", "--data", "synthetic", "--epochs", "1", "--quiet", "--json", str(out)]
+    assert cli.main(best) == 0
     expected = {**vars(RECIPES["best"]), "epochs": 1}
     assert fit_settings() == expected and json.loads(out.read_text())["recipe"] == expected
     assert "mixup 0.2" in capsys.readouterr().out
-    assert (
-        cli.main(
-            [
-                "train",
-                "--model",
-                "best",
-                "--data",
-                "synthetic",
-                "--epochs",
-                "1",
-                "--quiet",
-                "--max-shift",
-                "0",
-                "--no-flip",
-                "--mixup",
-                "0",
-                "--optimizer",
-                "sgd",
-                "--momentum",
-                "0.9",
-                "--weight-decay",
-                "0",
-                "--schedule",
-                "constant",
-                "--batch-size",
-                "32",
-                "--lr",
-                "0.05",
-                "--json",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    overrides = "--max-shift 0 --no-flip --mixup 0 --optimizer sgd --momentum 0.9 --weight-decay 0"
+    overrides += " --schedule constant --batch-size 32 --lr 0.05"
+    assert cli.main(best + overrides.split()) == 0
     expected = dict(
         epochs=1,
         batch_size=32,
