@@ -11,8 +11,9 @@ Measures (medians of --repeats runs):
   3. per-channel mean/std: stack every ToTensor image vs channel_stats, time and peak memory.
 On CUDA, also the graph engine (fit(engine="graph"): the epoch captured as one CUDA graph) against
 its floor, the bare update over the same held batches captured the same way.
---full-run also times the 100-epoch baseline with the lecture's recipe (Recipe()): fit's default
-engine, and on CUDA the eager loop beside it.
+--full-run also times the 100-epoch baseline with the lecture's recipe (Recipe()): on the CPU with
+fit's default engine; on CUDA with both engines from the same weights and seed, their histories
+compared and the verdict printed (does the graph match the eager loop and beat it?).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
-from ffnn_lab import Recipe, baseline, channel_stats, cifar2_indices, fit, load_cifar10, remap_label
+from ffnn_lab import Recipe, baseline, channel_stats, cifar2_indices, fit, graphed, load_cifar10, remap_label
 from ffnn_lab.data import find_source
 from ffnn_lab.tensors import preload
 from ffnn_lab.train import make_optimizer, resolve_device
@@ -103,6 +104,31 @@ def graph_epochs(r: dict, fresh, fast, held, update, repeats: int) -> None:
     )
 
 
+# The graph engine "matches" the eager loop when every epoch's mean loss agrees this closely
+# (float32 sums taken in another order) and training accuracy within this many points.
+MATCH_LOSS_REL, MATCH_ACCURACY = 1e-3, 0.005
+
+
+def compare_engines(r: dict, eager: list[dict], graph: list[dict]) -> None:
+    """How closely the graph's 100-epoch history follows the eager loop's, and which should be the
+    default: the graph only if it matched and was faster (graphed.AUTO_PICKS_GRAPH)."""
+    rel = max(
+        abs(g["loss"] - e["loss"]) / max(abs(e["loss"]), 1e-12) for e, g in zip(eager, graph, strict=True)
+    )
+    acc = max(abs(g["train_accuracy"] - e["train_accuracy"]) for e, g in zip(eager, graph, strict=True))
+    r["graph_loss_max_rel_diff"], r["graph_train_accuracy_max_diff"] = rel, acc
+    r["graph_matches_eager"] = len(eager) == len(graph) and rel <= MATCH_LOSS_REL and acc <= MATCH_ACCURACY
+    r["graph_faster"] = r["baseline_100_epochs_graph_s"] < r["baseline_100_epochs_eager_s"]
+    pays = r["graph_matches_eager"] and r["graph_faster"]
+    r["graph_verdict"] = (
+        "the graph matches and is faster: AUTO_PICKS_GRAPH = True is supported"
+        if pays
+        else "keep AUTO_PICKS_GRAPH = False ("
+        + ("slower" if r["graph_matches_eager"] else "histories differ")
+        + ")"
+    )
+
+
 def lecture_stats(ds):
     imgs = torch.stack([img for img, _ in ds], dim=3)
     return imgs.view(3, -1).mean(dim=1), imgs.view(3, -1).std(dim=1)
@@ -130,6 +156,12 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--full-run", action="store_true", help="also time 100 epochs of the baseline")
     p.add_argument("--json", type=Path)
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        choices=graphed.ENGINES,
+        help="engines for --full-run (default: eager and graph on CUDA, auto on the CPU)",
+    )
     p.add_argument("--stats-child", choices=["lecture", "package"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.stats_child:
@@ -234,14 +266,21 @@ def main() -> int:
     r["stats_package_peak_bytes"] = peak_in_fresh_process("package", args.data)
 
     if args.full_run:
-        # fit's default engine (the graph on CUDA), and on CUDA the eager loop beside it
-        engines = {"": "auto", "_eager": "eager"} if device.type == "cuda" else {"": "auto"}
-        for key, engine in engines.items():
+        # fit's default engine; on CUDA both engines side by side, from the same weights and seed
+        engines = args.engines or (("eager", "graph") if device.type == "cuda" else ("auto",))
+        histories = {}
+        for engine in engines:
             model, _ = fresh()
             start = time.perf_counter()
-            fit(model, fast, recipe=Recipe(), progress=False, engine=engine)
+            histories[engine] = fit(model, fast, recipe=Recipe(), progress=False, engine=engine)
             sync(device)
-            r[f"baseline_100_epochs{key}_s"] = time.perf_counter() - start
+            r[f"baseline_100_epochs_{engine}_s"] = time.perf_counter() - start
+        default = "graph" if device.type == "cuda" and graphed.AUTO_PICKS_GRAPH else "eager"
+        r["baseline_100_epochs_s"] = r.get(
+            f"baseline_100_epochs_{default}_s", r.get("baseline_100_epochs_auto_s")
+        )
+        if {"eager", "graph"} <= set(histories):
+            compare_engines(r, histories["eager"], histories["graph"])
 
     r["subset_speedup"] = r["subset_lecture_s"] / r["subset_package_s"]
     r["epoch_speedup"] = r["epoch_lecture_s"] / r["epoch_package_s"]
@@ -285,10 +324,12 @@ def main() -> int:
         print(f"{name:<16}{cell(a, 11)}{cell(b, 11)}{cell(c, 9)}  {note}")
     if r["stats_memory_ratio"] is not None:
         print(f"{'':<47}memory ratio {r['stats_memory_ratio']:.3f} (<= 0.25)")
-    if "baseline_100_epochs_eager_s" in r:
+    if "baseline_100_epochs_graph_s" in r:
         print(
-            f"100-epoch baseline: graph {r['baseline_100_epochs_s']:.1f} s, eager "
-            f"{r['baseline_100_epochs_eager_s']:.1f} s (target < 3 s on an H100/H200)"
+            f"100-epoch baseline: graph {r['baseline_100_epochs_graph_s']:.1f} s, eager "
+            f"{r['baseline_100_epochs_eager_s']:.1f} s (target < 3 s on an H100/H200); "
+            f"losses differ by at most {r['graph_loss_max_rel_diff']:.1e} (relative), final training "
+            f"accuracy by {r['graph_train_accuracy_max_diff']:.4f}: {r['graph_verdict']}"
         )
     elif "baseline_100_epochs_s" in r:
         print(f"100-epoch baseline: {r['baseline_100_epochs_s']:.1f} s (target < 60 s on 2 CPU cores)")

@@ -288,9 +288,10 @@ def fit(
 
     engine="eager" runs the loop below, batch by batch (the teaching path); engine="graph" runs the
     same epoch as one captured CUDA graph (ffnn_lab.graphed: same batches, augmentation and results
-    within float tolerance; on the CPU it runs uncaptured). "auto" (default) is the graph on CUDA
-    when the data are TensorData, the loss is cross-entropy or NLL and the recipe has no mixup and a
-    constant schedule, else eager; "graph" refuses what it cannot run, saying why."""
+    within float tolerance; on the CPU it runs uncaptured). "auto" (default) is the eager loop, and
+    the graph on CUDA only where graphed.AUTO_PICKS_GRAPH records that it was measured to pay there
+    (TensorData, a cross-entropy or NLL loss, no mixup, a constant schedule); "graph" refuses what it
+    cannot run, saying why."""
     recipe = _recipe_for(train, recipe, changes)
     device = next(model.parameters()).device
     loss_fn = _mean_loss(loss_fn or nn.CrossEntropyLoss(), "fit")

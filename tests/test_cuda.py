@@ -58,7 +58,22 @@ def test_the_cuda_graph_trains_as_the_eager_loop_does(changes):
         torch.testing.assert_close(q, p, rtol=1e-3, atol=1e-4)
 
 
-def test_auto_captures_the_epoch_on_cuda(monkeypatch):
+def test_auto_is_eager_on_cuda_until_the_graph_is_measured_to_pay(monkeypatch):
+    built = []
+
+    def spy(*args, **kwargs):
+        built.append(graphed.graph_runner(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(train_module, "graph_runner", spy)
+    monkeypatch.setattr(graphed, "AUTO_PICKS_GRAPH", False)
+    data = prepare_cifar2("synthetic", device="cuda")
+    fit(baseline().cuda(), data.train, epochs=1, progress=False)
+    assert built == [None]
+
+
+def test_auto_captures_the_epoch_on_cuda_when_it_picks_the_graph(monkeypatch):
+    monkeypatch.setattr(graphed, "AUTO_PICKS_GRAPH", True)
     built = []
 
     def spy(*args, **kwargs):
