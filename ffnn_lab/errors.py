@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colour and cursor codes
+
+
+def first_line(text: object, limit: int = 300) -> str:
+    """The first non-empty line of text (an exception's message, say), without terminal codes,
+    at most limit characters: how the lab quotes an error in one line."""
+    line = (ANSI.sub("", str(text or "")).strip().splitlines() or [""])[0].strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
 
 class LabError(Exception):
     """Base of every error the lab raises on purpose (a bug in the lab raises something else)."""

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import first_line
+
 FORMAT = "ffnn-lab-graph"
 BATCH = 100  # the graph is traced for batches of exactly this many images; the scorer pads the last
 INPUT_SHAPE = (3, 32, 32)
@@ -206,7 +208,7 @@ def to_graph(model: nn.Module) -> tuple[dict, dict[str, np.ndarray]]:
     try:
         program = torch.export.export(model, (torch.zeros(BATCH, *INPUT_SHAPE),))
     except Exception as e:  # the student's forward: any failure is feedback
-        first = (str(e).strip().splitlines() or [""])[0]
+        first = first_line(e)
         raise ExportError(
             f"`model` failed on a batch of images shaped {(BATCH, *INPUT_SHAPE)}: "
             f"{type(e).__name__}: {first.rstrip('.')}. It must take normalised images (N, 3, 32, 32): "

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from ..errors import ANSI, first_line
+
 LOG_PER_CELL = 20_000  # characters of one cell's output shown in the log
 EXPORT_CELL = """\
 import ffnn_lab.grading.graph as _ffnn_lab_graph
@@ -25,11 +25,6 @@ except NameError:
     raise NameError("the notebook defines no `model`: the grader scores the variable `model`") from None
 _ffnn_lab_graph.export_model(model, {path!r})
 """
-
-
-def first_line(text: str) -> str:
-    """The first non-empty line of text, without terminal colour codes."""
-    return (ANSI.sub("", text or "").strip().splitlines() or [""])[0]
 
 
 def show_outputs(nb) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import first_line
 from .graph import BATCH, ExportError, load_graph, rule_problems, run_graph
 
 
@@ -47,7 +48,7 @@ def main() -> int:
     except Exception as e:  # a forged graph can make an allowed op fail: that is the submission's problem
         result = {
             "error": f"the exported model failed on the graded images: {type(e).__name__}: "
-            f"{(str(e).strip().splitlines() or [''])[0][:200]}"
+            f"{first_line(e, 200)}"
         }
     print(json.dumps(result))
     return 0
