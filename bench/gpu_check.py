@@ -23,7 +23,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +51,7 @@ history = ffnn_lab.fit(
     schedule="onecycle", max_shift=3, flip=True,
 )
 """
+STEPS = ("env", "cuda-tests", "speed", "sandbox", "grading", "fixed-cost", "notebooks")
 PROBE = """\
 import json, time, warnings
 start = time.perf_counter()
@@ -59,7 +59,8 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import torch
     cuda = torch.cuda.is_available()
-r = {"import_and_init_s": round(time.perf_counter() - start, 2), "cuda": cuda,
+import os
+r = {"import_and_init_s": round(time.perf_counter() - start, 2), "cuda": cuda, "uid": os.getuid(),
      "warnings": [str(w.message)[:300] for w in caught]}
 if cuda:
     x = torch.randn(2048, 2048, device="cuda")
@@ -113,40 +114,29 @@ class Steps:
 
 
 def probe_sandbox(out: Path) -> list[dict]:
-    """Start torch on CUDA in the grader's sandbox as built today, and in variants, to learn what it needs."""
-    from ffnn_lab.grading import sandbox
+    """Does CUDA start in the grader's sandbox as `grade --gpu` builds it? (And outside, to compare.)"""
+    from ffnn_lab.grading import process, sandbox
 
-    graded = sandbox.Limits.for_run(600)
-    unlimited_memory = sandbox.Limits(memory_bytes=resource.RLIM_INFINITY)
-    argv = [sys.executable, "-c", PROBE]
-
-    def sandboxed(limits: sandbox.Limits, extra: list[str]) -> list[str]:
-        cmd = sandbox.command(argv, ro_binds={}, env={}, limits=limits)
-        at = cmd.index("--chdir")
-        return cmd[:at] + extra + cmd[at:]
-
-    variants = [
-        ("outside the sandbox, no limits", argv, sandbox.Limits(memory_bytes=resource.RLIM_INFINITY)),
-        ("outside the sandbox, the grader's memory limit", argv, graded),
-        ("sandbox as graded", None, graded),
-        ("sandbox, no address-space limit", None, unlimited_memory),
-        ("sandbox, no address-space limit, /sys read-only", ["--ro-bind", "/sys", "/sys"], unlimited_memory),
-        ("sandbox as graded, /sys read-only", ["--ro-bind", "/sys", "/sys"], graded),
-    ]
+    limits = sandbox.Limits.for_run(600)
+    box = sandbox.Sandbox.here(gpu=True)
     found = []
-    for name, extra, limits in variants:
-        cmd = extra if name.startswith("outside") else sandboxed(limits, extra or [])
+    for name, where in (("outside the sandbox", None), ("in the sandbox, as `grade --gpu` builds it", box)):
         start = time.monotonic()
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=90, preexec_fn=limits.apply)
-            said = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
-            r = json.loads(said[-1][6:]) if said else {"cuda": False}
-            r.update(code=p.returncode, stderr=p.stderr.strip()[-600:])
-        except subprocess.TimeoutExpired:
-            r = {"cuda": False, "error": "timed out after 90 s"}
-        r.update(variant=name, seconds=round(time.monotonic() - start, 1))
+        run = process.run([sys.executable, "-c", PROBE], limit=90, limits=limits, sandbox=where, env={})
+        said = [
+            ln
+            for ln in bytes(run.output.data).decode(errors="replace").splitlines()
+            if ln.startswith("PROBE ")
+        ]
+        r = (
+            json.loads(said[-1][6:])
+            if said
+            else {"cuda": False, "output": bytes(run.output.data)[-600:].decode(errors="replace")}
+        )
+        r.update(variant=name, code=run.code, seconds=round(time.monotonic() - start, 1))
         found.append(r)
         print(f"   {name}: CUDA {'yes' if r.get('cuda') else 'NO'} ({r['seconds']} s)", flush=True)
+    found.append({"variant": "sandbox settings", **box.describe(limits)})
     (out / "sandbox-probe.json").write_text(json.dumps(found, indent=2) + "\n")
     return found
 
@@ -221,13 +211,20 @@ def summary(
             value = speed[key]
             lines.append(f"| {key} | {value:.4g} |" if isinstance(value, float) else f"| {key} | {value} |")
     for p in probe:
-        lines.append(f"| CUDA: {p['variant']} | {'yes' if p.get('cuda') else 'no'} ({p['seconds']} s) |")
+        if "seconds" in p:
+            lines.append(f"| CUDA {p['variant']} | {'yes' if p.get('cuda') else 'no'} ({p['seconds']} s) |")
+        else:
+            lines += [f"| sandbox: {k} | {v} |" for k, v in p.items() if k != "variant"]
     for row in rows:
         acc = "-" if row.get("accuracy") is None else f"{row['accuracy']:.2%}"
         lines.append(
             f"| graded {row['student']} | {'PASS' if row['passed'] else 'FAIL'} {acc} in "
-            f"{row['seconds']:.1f} s on {row['trained_on']} {row.get('error', '')} |"
+            f"{row['seconds']:.1f} s, trained on {row.get('device') or row['trained_on']} "
+            f"{row.get('error', '')} |"
         )
+    fixed = out / "fixed-cost.json"
+    for r in json.loads(fixed.read_text()) if fixed.exists() else []:
+        lines.append(f"| fixed cost (a notebook that trains nothing) | {r['per_submission_s']} s each |")
     for nb in notebooks:
         lines.append(
             f"| notebook {nb['notebook']} | {nb['seconds']} s on {nb['device']} "
@@ -241,6 +238,7 @@ def main() -> int:
     p.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "cifar10-jpg"))
     p.add_argument("--out", type=Path, help="default bench/results/gpu-check-<device>-<date>")
     p.add_argument("--budget", type=float, default=420, help="seconds for the whole run")
+    p.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="which steps (default all)")
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -266,34 +264,41 @@ def main() -> int:
     versions = "import sys, torch, torchvision as tv; print(sys.version, torch.__version__, tv.__version__)"
     env_cmd += f"{py} -c '{versions}'; "
     env_cmd += "bwrap --version || echo 'bwrap: not found'"
-    steps.run("env", ["bash", "-c", env_cmd], 30)
-
-    steps.run("cuda-tests", [py, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120)
+    want = set(args.steps)
+    if "env" in want:
+        steps.run("env", ["bash", "-c", env_cmd], 30)
+    if "cuda-tests" in want:
+        steps.run(
+            "cuda-tests", [py, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120
+        )
     speed_json = REPO / "bench" / "results" / f"{tag}.json"
-    steps.run(
-        "speed",
-        [
-            py,
-            "bench/speed.py",
-            "--data",
-            args.data,
-            "--device",
-            device,
-            "--full-run",
-            "--repeats",
-            "3",
-            "--json",
-            speed_json,
-        ],
-        240,
-    )
+    if "speed" in want:
+        steps.run(
+            "speed",
+            [
+                py,
+                "bench/speed.py",
+                "--data",
+                args.data,
+                "--device",
+                device,
+                "--full-run",
+                "--repeats",
+                "3",
+                "--json",
+                speed_json,
+            ],
+            240,
+        )
     speed = json.loads(speed_json.read_text()) if speed_json.exists() else {}
 
-    print("== sandbox probe", flush=True)
-    probe = probe_sandbox(out) if shutil.which("bwrap") else []
+    probe: list[dict] = []
+    if "sandbox" in want and shutil.which("bwrap"):
+        print("== sandbox probe", flush=True)
+        probe = probe_sandbox(out)
 
     rows: list[dict] = []
-    if shutil.which("bwrap"):
+    if "grading" in want and shutil.which("bwrap"):
         subs = make_submissions(out)
         report = out / "grading"
         steps.run(
@@ -310,25 +315,47 @@ def main() -> int:
                 str(report),
                 "--timeout",
                 "240",
+                *(["--gpu"] if device == "cuda" else []),
             ],
             300,
         )
         rows = grading_rows(report)
+    if "fixed-cost" in want and shutil.which("bwrap"):
+        steps.run(
+            "fixed-cost",
+            [
+                py,
+                "bench/grading.py",
+                "--data",
+                args.data,
+                "--kind",
+                "nothing",
+                "--submissions",
+                "2",
+                "--jobs",
+                "1",
+                *(["--gpu"] if device == "cuda" else []),
+                "--json",
+                str(out / "fixed-cost.json"),
+            ],
+            120,
+        )
 
-    steps.run(
-        "notebooks",
-        [
-            "bash",
-            "-c",
-            " & ".join(
-                f"{py} bench/notebook_times.py {n} --data {args.data} --out {out / 'notebooks' / n}"
-                + (" --quick" if args.dry_run else "")
-                for n in ("07", "08", "09")
-            )
-            + " & wait",
-        ],
-        420,
-    )
+    if "notebooks" in want:
+        steps.run(
+            "notebooks",
+            [
+                "bash",
+                "-c",
+                " & ".join(
+                    f"{py} bench/notebook_times.py {n} --data {args.data} --out {out / 'notebooks' / n}"
+                    + (" --quick" if args.dry_run else "")
+                    for n in ("07", "08", "09")
+                )
+                + " & wait",
+            ],
+            420,
+        )
     notebooks = []
     for n in ("07", "08", "09"):
         times = out / "notebooks" / n / "times.json"

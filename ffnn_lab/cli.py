@@ -17,7 +17,8 @@ import torch
 from .cache import write_text_atomic
 from .data import find_source
 from .errors import DataNotFoundError, InvalidInput, LabError, TrainingDiverged, TrainingUnstable
-from .grading.exercise import MARGIN
+from .grading.exercise import CEILING, MARGIN
+from .grading.pipeline import Budget
 from .models import MODELS, build_model, count_parameters
 from .tensors import prepare_cifar2
 from .train import OPTIMIZERS, RECIPES, SCHEDULES, Recipe, evaluate, fit, resolve_device
@@ -45,6 +46,7 @@ POSITIVE = _number(float, lambda v: 0 < v < float("inf"), "a finite number great
 NON_NEGATIVE_INT = _number(int, lambda v: v >= 0, "0 or more")
 NON_NEGATIVE = _number(float, lambda v: 0 <= v < float("inf"), "a finite number, 0 or more")
 FRACTION = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1, e.g. 0.8 for 80%")
+CEILING_FRACTION = _number(float, lambda v: 0 < v <= 1, "a fraction up to 1, e.g. 0.95 (1 turns review off)")
 
 
 def _defaults(field: str) -> str:
@@ -118,8 +120,13 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade exercise notebooks in a sandbox, on private images")
     g.add_argument("submissions", nargs="+", type=Path, help="notebooks, e.g. submissions/*/exercise.ipynb")
     g.add_argument("--data", help=data_help + "; graded on its test/ split, else on a hold-out never shown")
+    budget = Budget()
     g.add_argument(
-        "--timeout", type=POSITIVE, default=600, help="seconds per notebook (600); scoring adds at most 20 s"
+        "--timeout",
+        type=POSITIVE,
+        default=budget.timeout,
+        help=f"seconds per notebook (default {budget.timeout:g}); start-up and scoring add at most "
+        f"{budget.most - budget.timeout:g} s",
     )
     g.add_argument("--report-dir", type=Path, default=Path("grading-report"))
     g.add_argument(
@@ -133,6 +140,13 @@ def parser() -> argparse.ArgumentParser:
         default=MARGIN,
         help=f"how far above the untouched exercise a pass must be (default {MARGIN:g})",
     )
+    g.add_argument(
+        "--ceiling",
+        type=CEILING_FRACTION,
+        default=CEILING,
+        help=f"scores above this are marked REVIEW, not passed (default {CEILING:g}: more than a fully "
+        "connected network reaches here; a memorised table would score like that)",
+    )
     g.add_argument("--jobs", type=POSITIVE_INT, default=1, help="submissions graded at once (default 1)")
     g.add_argument(
         "--shard",
@@ -144,7 +158,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--memory",
         type=POSITIVE,
-        help="GiB of memory per sandboxed process (default 8, less where --jobs would not fit)",
+        help="GiB of memory per sandbox (default 8, less where --jobs would not fit in 3/4 of the machine)",
+    )
+    g.add_argument(
+        "--gpu",
+        action="store_true",
+        help="bind the GPU into each sandbox, so notebooks train with CUDA (checked first; else the CPU)",
     )
     g.add_argument(
         "--holdout",
@@ -162,6 +181,9 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("grade-merge", help="combine the reports of grading shards into one")
     m.add_argument("reports", nargs="+", type=Path, help="report folders of `grade --shard` runs")
     m.add_argument("--report-dir", type=Path, default=Path("grading-report"))
+    m.add_argument(
+        "--partial", action="store_true", help="merge even if shards are missing (the report says so)"
+    )
     return p
 
 
@@ -288,26 +310,27 @@ def _shard(text: str) -> tuple[int, int]:
 
 def grade(args: argparse.Namespace) -> int:
     """Grade every submission, write the reports; 0 when every one was graded, pass or fail."""
+    from .grading.runner import Options
     from .grading.runner import grade as run_grading
-    from .grading.sandbox import Limits, SandboxUnavailable
+    from .grading.sandbox import SandboxUnavailable
 
     check_writable(args.report_dir, "--report-dir", directory=True)
-    limits = Limits.for_run(args.timeout, args.jobs, args.memory)
+    options = Options(
+        data=args.data,
+        budget=Budget(timeout=args.timeout),
+        threshold=args.threshold,
+        margin=args.margin,
+        ceiling=args.ceiling,
+        jobs=args.jobs,
+        sandboxed=not args.no_sandbox,
+        gpu=args.gpu,
+        memory_gib=args.memory,
+        holdout=args.holdout,
+        split_seed=args.split_seed,
+        shard=args.shard,
+    )
     try:
-        rows, code = run_grading(
-            args.submissions,
-            args.report_dir,
-            args.data,
-            timeout=args.timeout,
-            threshold=args.threshold,
-            margin=args.margin,
-            jobs=args.jobs,
-            sandboxed=not args.no_sandbox,
-            limits=limits,
-            holdout=args.holdout,
-            split_seed=args.split_seed,
-            shard=args.shard,
-        )
+        rows, code = run_grading(args.submissions, args.report_dir, options)
     except SandboxUnavailable as e:
         print(f"ffnn-lab: error: {e}", file=sys.stderr)
         return 2
@@ -323,7 +346,7 @@ def grade_merge(args: argparse.Namespace) -> int:
     from .grading.reports import merge
 
     check_writable(args.report_dir, "--report-dir", directory=True)
-    rows = merge(args.reports, args.report_dir)
+    rows = merge(args.reports, args.report_dir, partial=args.partial)
     print(f"{sum(r.passed for r in rows)} of {len(rows)} passed; report: {args.report_dir / 'report.md'}")
     return 0
 

@@ -26,6 +26,8 @@ from .labels import CIFAR2_SOURCE_LABELS, CLASSES, remap_label
 from .synthetic import synthetic_cifar10
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+HOLDOUT = 2000  # airplane and bird images carved from train/ for validation when a copy has no test split
+SPLIT_SEED = 0  # which images that hold-out takes
 
 
 WAYS_OUT = """Ways out:

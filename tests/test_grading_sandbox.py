@@ -4,8 +4,11 @@ Every submission here runs for real: in bubblewrap (skipped, with the reason, wh
 on a small array copy of the synthetic stand-in whose test split plays the private images.
 """
 
+import ast
 import csv
+import ctypes
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -18,12 +21,14 @@ import numpy as np
 import pytest
 
 from ffnn_lab import cli
-from ffnn_lab.grading import runner, sandbox
+from ffnn_lab.grading import process, runner, sandbox
+from ffnn_lab.grading.pipeline import Budget
 from ffnn_lab.synthetic import make_images
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 120  # seconds per notebook: generous, so a busy machine does not fail honest work
 MARKER = "3171"  # in the command line of every process a submission leaves behind
+GRADER_KEY = "ffnn-grader-secret"  # a key in the grader's own session keyring
 
 SETUP = "import torch, ffnn_lab\ntorch.manual_seed(0)\ndata = ffnn_lab.prepare_cifar2()"
 HONEST = SETUP + "\nmodel = ffnn_lab.baseline()\nffnn_lab.fit(model, data.train, epochs=5, progress=False)"
@@ -125,6 +130,46 @@ for target in ["/data/train.npz", "/data/x", {victim!r}, {report!r}]:
 """
 )
 
+KEYRING = """\
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+found = []
+# write a key for the next submission, and look for the grader's: the key store must be out of reach
+if libc.syscall(248, b"user", b"left-by-a-student", b"x", 1, ctypes.c_int(-3)) >= 0:  # add_key
+    found.append("wrote a key")
+if libc.syscall(249, b"user", b"{secret}", None, ctypes.c_int(0)) >= 0:  # request_key
+    found.append("read the grader's key")
+found += [f"uid {{os.getuid()}}"] if os.getuid() == 0 else []
+raise RuntimeError("keyring: " + repr(found))
+"""
+FILLER = """\
+import os
+room = {{}}
+for place in ("/", "/dev", "/etc", "/tmp", "/home/student", "/dev/shm"):
+    written = 0
+    try:
+        with open(os.path.join(place, "filler"), "wb") as f:
+            while written < 3 << 30:
+                f.write(b"x" * (64 << 20))
+                written += 64 << 20
+    except OSError:
+        pass
+    room[place] = written >> 20
+    try:
+        os.remove(os.path.join(place, "filler"))
+    except OSError:
+        pass
+kids = 0
+import subprocess
+try:
+    while kids < 2000:
+        subprocess.Popen(["sleep", "{marker}"])
+        kids += 1
+except OSError:
+    pass
+print("ROOM", room, "KIDS", kids)
+"""
+
 
 def require_sandbox() -> None:
     """Skip where bubblewrap is not installed; where it is but cannot start a sandbox, fail: that is
@@ -189,16 +234,19 @@ def graded(private_data, tmp_path_factory):
     (subs / "jim").mkdir()
     (subs / "jim" / "exercise.ipynb").write_bytes(b"")
     (subs / "kim" / "exercise.ipynb").mkdir(parents=True)
+    (subs / "liz").symlink_to(subs / "amy")  # graded under liz's name, it would be amy's work
+    notebook(subs / "max" / "exercise.ipynb", KEYRING.format(secret=GRADER_KEY), UNTRAINED)
+    notebook(subs / "ned" / "exercise.ipynb", FILLER.format(marker=MARKER), UNTRAINED)
+    notebook(subs / "oda" / "exercise.ipynb", HONEST + "\nmodel = model.double()  # honest, in float64")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall(248, b"user", GRADER_KEY.encode(), b"secret", 6, ctypes.c_int(-3))  # may be refused here
     start = time.monotonic()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FFNN_LAB_ROOT", str(grader_root))
         rows, code = runner.grade(
             sorted(subs.glob("*/exercise.ipynb")),
             report,
-            str(private_data),
-            timeout=TIMEOUT,
-            threshold=0.6,
-            jobs=2,
+            runner.Options(data=str(private_data), budget=Budget(timeout=TIMEOUT), threshold=0.6, jobs=2),
         )
     return (
         {r.submission.split("/")[0]: r for r in rows},
@@ -219,7 +267,8 @@ def test_honest_submissions_are_graded_and_pass(graded):
 
 def test_the_notebook_sees_no_private_image_label_cache_or_grader_process(graded):
     rows, *_ = graded
-    assert rows["bea"].error == "a cell raised RuntimeError: found: []", rows["bea"].error
+    assert rows["bea"].error == "a cell raised an exception", rows["bea"]
+    assert rows["bea"].student_text == "RuntimeError: found: []", rows["bea"]
 
 
 def test_patching_inside_the_kernel_changes_nothing(graded):
@@ -227,8 +276,13 @@ def test_patching_inside_the_kernel_changes_nothing(graded):
     assert rows["cat"].accuracy == 0.5 and not rows["cat"].passed, rows[
         "cat"
     ]  # what the untrained model earns
-    assert "system.default" in rows["dan"].error and rows["dan"].accuracy is None
-    assert "not a torch.nn.Module" in rows["ian"].error
+    # what a forged graph names is the submission's text, never the grader's words
+    assert rows["dan"].error == "breaks the exercise's rules" and rows["dan"].accuracy is None, rows["dan"]
+    assert "system.default" in rows["dan"].student_text
+    assert (
+        rows["ian"].error == "exporting `model` failed"
+        and "not a torch.nn.Module" in rows["ian"].student_text
+    )
 
 
 def test_hangs_and_escaped_processes_are_cut_off_at_the_timeout(graded):
@@ -241,10 +295,10 @@ def test_hangs_and_escaped_processes_are_cut_off_at_the_timeout(graded):
 def test_floods_and_bad_files_are_one_row_each(graded):
     rows, report, *_ = graded
     assert rows["gus"].status == "graded", rows["gus"]
-    assert (report / "logs" / rows["gus"].log).stat().st_size <= runner.MAX_LOG
+    assert (report / "logs" / rows["gus"].log).stat().st_size <= process.MAX_LOG
     assert "not a readable notebook" in rows["jim"].error
     assert "is a directory" in rows["kim"].error
-    assert len(rows) == 12 and len(rows_of(report)) == 12
+    assert len(rows) == 16 and len(rows_of(report)) == 16
 
 
 def test_one_submission_cannot_touch_another_or_the_report(graded):
@@ -254,12 +308,76 @@ def test_one_submission_cannot_touch_another_or_the_report(graded):
     assert rows["zoe"].accuracy == rows["amy"].accuracy  # graded after the saboteur, same as before it
 
 
+def test_the_key_store_is_out_of_reach_and_the_sandbox_user_is_not_root(graded):
+    rows, *_ = graded
+    assert rows["max"].student_text == "RuntimeError: keyring: []", rows["max"]
+
+
+def test_every_writable_place_is_bounded_and_processes_are_limited(graded):
+    rows, report, *_ = graded
+    log = (report / "logs" / rows["ned"].log).read_text()
+    room = ast.literal_eval(re.search(r"ROOM (\{.*?\})", log).group(1))
+    kids = int(re.search(r"KIDS (\d+)", log).group(1))
+    limits = sandbox.Limits()
+    assert room["/"] == room["/dev"] == room["/etc"] == 0, room  # read-only
+    assert room["/tmp"] <= limits.tmpfs_bytes >> 20 and room["/home/student"] <= limits.tmpfs_bytes >> 20, (
+        room
+    )
+    assert room["/dev/shm"] <= limits.shm_bytes >> 20, room
+    assert kids < limits.processes, kids
+    assert rows["ned"].status == "graded" and leftovers() == []
+
+
+def test_an_honest_float64_model_grades_the_same(graded):
+    rows, *_ = graded
+    assert rows["oda"].status == "graded" and rows["oda"].accuracy == rows["amy"].accuracy, rows["oda"]
+
+
+def test_a_student_folder_linked_to_another_is_refused(graded):
+    rows, report, *_ = graded
+    assert rows["liz"].status == "failed" and rows["liz"].accuracy is None, rows["liz"]
+    assert "symbolic link" in rows["liz"].error
+    assert (report / "feedback" / "liz_exercise.ipynb.txt").read_text().count("NOT GRADED") == 1
+
+
+def test_student_text_in_the_reports_is_quoted_not_read(graded):
+    _, report, *_ = graded
+    md = (report / "report.md").read_text()
+    line = next(ln for ln in md.splitlines() if ln.startswith("| bea"))
+    assert "from the submission: `RuntimeError: found: []`" in line
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in (report / "feedback").iterdir())
+
+
+HOG = (
+    "import subprocess, sys, time\n"
+    "hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(30)]\n"
+    "time.sleep(10)\n" + UNTRAINED
+)
+
+
+def test_a_cpu_hog_gets_only_its_share_beside_an_honest_notebook(private_data, tmp_path):
+    if sandbox.cgroups.unavailable():
+        pytest.skip(f"no control groups here: {sandbox.cgroups.unavailable()}")
+    hog = notebook(tmp_path / "subs" / "hog" / "exercise.ipynb", HOG)
+    honest = notebook(tmp_path / "subs" / "pat" / "exercise.ipynb", HONEST)
+    options = runner.Options(data=str(private_data), budget=Budget(timeout=TIMEOUT), threshold=0.6, jobs=2)
+    rows, code = runner.grade([hog, honest], tmp_path / "report", options)
+    by = {r.student: r for r in rows}
+    assert code == 0 and by["pat"].passed, by["pat"]
+    share = sandbox.Limits.for_run(TIMEOUT, 2).cpus
+    # the quota holds: sixty busy processes get one sandbox's share of the cores, not the machine
+    assert by["hog"].cpu_seconds <= 1.1 * share * by["hog"].seconds, by["hog"]
+    assert leftovers() == []
+
+
 def test_the_untouched_exercise_fails_the_calibrated_bar_and_a_real_improvement_passes(
     private_data, tmp_path
 ):
     untouched = notebook(tmp_path / "subs" / "untouched.ipynb", UNTOUCHED)
     better = notebook(tmp_path / "subs" / "better.ipynb", BETTER)
-    rows, code = runner.grade([untouched, better], tmp_path / "report", str(private_data), timeout=300)
+    # the synthetic stand-in is easy (99% for a good network): no plausibility ceiling on it
+    options = runner.Options(data=str(private_data), budget=Budget(timeout=300), ceiling=1.0)
+    rows, code = runner.grade([untouched, better], tmp_path / "report", options)
     by = {r.submission: r for r in rows}
     assert code == 0
     assert not by["untouched.ipynb"].passed and abs(by["untouched.ipynb"].margin) <= 0.01, by[
@@ -272,9 +390,8 @@ def test_the_untouched_exercise_fails_the_calibrated_bar_and_a_real_improvement_
 def test_an_honest_submission_grades_the_same_without_the_sandbox(private_data, tmp_path, graded):
     rows, *_ = graded
     honest = notebook(tmp_path / "amy" / "exercise.ipynb", HONEST)
-    plain, code = runner.grade(
-        [honest], tmp_path / "report", str(private_data), threshold=0.6, sandboxed=False
-    )
+    options = runner.Options(data=str(private_data), threshold=0.6, sandboxed=False)
+    plain, code = runner.grade([honest], tmp_path / "report", options)
     assert code == 0 and plain[0].accuracy == rows["amy"].accuracy
     assert (
         plain[0].sandbox == "UNSANDBOXED" and "UNSANDBOXED" in (tmp_path / "report" / "report.md").read_text()
@@ -283,20 +400,16 @@ def test_an_honest_submission_grades_the_same_without_the_sandbox(private_data, 
 
 def test_without_bubblewrap_the_grader_refuses_and_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
-    sandbox.check_available.cache_clear()
-    try:
-        code = cli.main(
-            [
-                "grade",
-                str(notebook(tmp_path / "a.ipynb", HONEST)),
-                "--data",
-                "synthetic",
-                "--report-dir",
-                str(tmp_path / "r"),
-            ]
-        )
-    finally:
-        sandbox.check_available.cache_clear()
+    code = cli.main(
+        [
+            "grade",
+            str(notebook(tmp_path / "a.ipynb", HONEST)),
+            "--data",
+            "synthetic",
+            "--report-dir",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "apt-get install bubblewrap" in err and "--no-sandbox" in err
@@ -382,7 +495,23 @@ def test_sigterm_writes_the_report_so_far_and_exits_non_zero(private_data, tmp_p
 def test_notebook_08_handed_out_unchanged_fails_under_the_default_settings(tmp_path):
     require_sandbox()
     exercise = Path(__file__).resolve().parents[1] / "notebooks" / "08-exercise-beat-80-percent.ipynb"
-    rows, code = runner.grade([exercise], tmp_path / "report", "synthetic")
+    rows, code = runner.grade([exercise], tmp_path / "report", runner.Options(data="synthetic"))
     row = rows[0]
     assert code == 0 and row.status == "graded", row
     assert not row.passed and abs(row.margin) <= 0.01, row  # it is the reference, trained in the sandbox
+
+
+def test_gpu_where_cuda_cannot_start_in_the_sandbox_says_so_and_grades_on_the_cpu(monkeypatch, capsys):
+    require_sandbox()
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA works here: the fallback is for machines where it cannot start in the sandbox")
+    monkeypatch.setattr(sandbox, "gpu_present", lambda: True)  # device files, but no working CUDA
+    settings = runner._settings(runner.Options(gpu=True))
+    assert settings.sandbox is not None and settings.sandbox.gpu is False
+    err = capsys.readouterr().err
+    assert "--gpu: CUDA did not start inside the sandbox" in err and "grading on the CPU instead" in err
+    monkeypatch.setattr(sandbox, "gpu_present", lambda: False)
+    with pytest.raises(runner.InvalidInput, match=r"no NVIDIA GPU \(no /dev/nvidia\*\): drop --gpu"):
+        runner._settings(runner.Options(gpu=True))

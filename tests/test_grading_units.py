@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from ffnn_lab import InvalidInput, baseline, wide_mlp
-from ffnn_lab.grading import exercise, graph, reports, runner
+from ffnn_lab.grading import exercise, graph, process, reports, split, submissions
 
 X = torch.randn(graph.BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(0))
 
@@ -142,16 +143,13 @@ def test_report_cells_cannot_add_rows_columns_or_formulas(tmp_path):
     names = ["a|b/exercise.ipynb", "line\nbreak/exercise.ipynb", '=HYPERLINK("x")/ex.ipynb', "+1/ex.ipynb"]
     rows = [
         reports.Row(
-            n,
-            n.split("/")[0],
-            "failed",
-            False,
-            None,
-            None,
-            0.8,
-            None,
-            1.0,
-            "bubblewrap",
+            submission=n,
+            student=n.split("/")[0],
+            status="failed",
+            passed=False,
+            threshold=0.8,
+            seconds=1.0,
+            sandbox="bubblewrap",
             error="@SUM(1)\r\n| forged | row |",
         )
         for n in names
@@ -159,9 +157,10 @@ def test_report_cells_cannot_add_rows_columns_or_formulas(tmp_path):
     reports.write_reports(rows, tmp_path, {"data": "x"})
     parsed = list(csv.reader((tmp_path / "report.csv").open()))
     assert len(parsed) == 1 + len(names) and all(len(r) == len(parsed[0]) for r in parsed)
+    error = parsed[0].index("error")
     for r in parsed[1:]:
-        assert not r[0].startswith(("=", "+", "@", "-")) and not r[-2].startswith(("=", "+", "@", "-"))
-        assert "\n" not in r[0] and "\r" not in r[-2]
+        assert not r[0].startswith(("=", "+", "@", "-")) and not r[error].startswith(("=", "+", "@", "-"))
+        assert "\n" not in r[0] and "\r" not in r[error]
     table = [ln for ln in (tmp_path / "report.md").read_text().splitlines() if ln.startswith("|")]
     assert len(table) == 2 + len(names)
     assert all(ln.count("|") - ln.count("\\|") == table[0].count("|") for ln in table)
@@ -169,9 +168,9 @@ def test_report_cells_cannot_add_rows_columns_or_formulas(tmp_path):
 
 
 def test_submissions_are_named_by_path_and_student():
-    ids = runner.submission_ids(["/c/alice/exercise.ipynb", "/c/bob/exercise.ipynb"])
+    ids = submissions.submission_ids(["/c/alice/exercise.ipynb", "/c/bob/exercise.ipynb"])
     assert ids == [("alice/exercise.ipynb", "alice"), ("bob/exercise.ipynb", "bob")]
-    assert runner.submission_ids(["/c/alice.ipynb", "/c/bob.ipynb"])[0] == ("alice.ipynb", "alice")
+    assert submissions.submission_ids(["/c/alice.ipynb", "/c/bob.ipynb"])[0] == ("alice.ipynb", "alice")
 
 
 def test_only_regular_files_are_read(tmp_path):
@@ -187,25 +186,29 @@ def test_only_regular_files_are_read(tmp_path):
         ("pipe.ipynb", "not a regular file"),
     ]:
         with pytest.raises(ValueError, match=why):
-            runner.read_submission(tmp_path / name)
+            submissions.read_submission(tmp_path / name)
 
 
 def test_merging_shards_refuses_a_submission_graded_twice(tmp_path):
     row = reports.Row("a/ex.ipynb", "a", "graded", True, 0.9, 0.8, 0.82, 0.1, 3.0, "bubblewrap")
-    for d in ("s1", "s2"):
-        reports.write_reports([row], tmp_path / d, {"shard": d})
+    for d in ("1/2", "2/2"):
+        reports.write_reports([row], tmp_path / d.replace("/", "-"), {"shard": d})
     with pytest.raises(ValueError, match="more than one report"):
-        reports.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "all")
+        reports.merge([tmp_path / "1-2", tmp_path / "2-2"], tmp_path / "all")
 
 
-def test_the_grading_order_is_drawn_afresh_for_every_run(tmp_path):
-    splits = []
-    for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-        splits.append(runner.prepare_split("synthetic", tmp_path / name))
-    pairs = [sorted(zip((img.tobytes() for img in np.load(s.images)), s.labels.tolist())) for s in splits]
-    assert pairs[0] == pairs[1]  # the same images with the same labels...
-    assert not np.array_equal(np.load(splits[0].images), np.load(splits[1].images))  # ...in another order
+def test_the_grading_order_is_drawn_afresh_for_every_run_and_the_split_keeps_its_fingerprint():
+    splits = [split.prepare_split("synthetic") for _ in range(2)]
+    try:
+        pairs = [sorted(zip((img.numpy().tobytes() for img in s.images), s.labels.tolist())) for s in splits]
+        assert pairs[0] == pairs[1]  # the same images with the same labels...
+        assert not torch.equal(splits[0].images, splits[1].images)  # ...in another order
+        assert splits[0].fingerprint == splits[1].fingerprint  # ...and the same split, for the cache
+        with open(f"/proc/self/fd/{splits[0].images_fd}", "rb") as f:  # what phase 2 reads
+            assert np.array_equal(np.load(f), splits[0].images.numpy())
+    finally:
+        for s in splits:
+            s.close()
 
 
 def test_the_students_check_wants_a_clear_improvement_over_the_untouched_exercise(capsys):
@@ -265,3 +268,127 @@ def test_a_report_that_cannot_be_written_is_one_clear_line(monkeypatch, tmp_path
     monkeypatch.setattr(reports, "write_text_atomic", disk_full)
     with pytest.raises(InvalidInput, match="report.csv: No space left on device; make room"):
         reports.write_reports([], tmp_path, {})
+
+
+def test_the_reference_is_trained_once_per_split_whatever_the_scoring_order(monkeypatch):
+    from ffnn_lab import prepare_cifar2
+
+    data = prepare_cifar2("synthetic")
+    trained = []
+    real_fit = exercise.fit
+    monkeypatch.setattr(exercise, "fit", lambda *a, **k: trained.append(1) or real_fit(*a, **k))
+    first = exercise.reference_accuracy(data.train, data.val.x, data.val.y, epochs=2, split_key="split-a")
+    order = torch.randperm(len(data.val))  # the grader's next run scores the same images in a new order
+    again = exercise.reference_accuracy(
+        data.train, data.val.x[order], data.val.y[order], epochs=2, split_key="split-a"
+    )
+    assert trained == [1] and again == first
+    exercise.reference_accuracy(data.train, data.val.x, data.val.y, epochs=2, split_key="split-b")
+    assert trained == [1, 1]  # another split is another reference
+
+
+def row(**changes) -> reports.Row:
+    base = dict(submission="a/ex.ipynb", student="a", status="graded", passed=True, accuracy=0.9, seconds=3.0)
+    return reports.Row(**{**base, **changes})
+
+
+HEADER = {
+    "data": "d",
+    "fingerprint": "f",
+    "pass mark": 0.84,
+    "reference (untouched exercise)": 0.82,
+    "ceiling": 0.95,
+    "timeout": 600,
+    "sandbox": "bubblewrap",
+}
+
+
+@pytest.mark.parametrize(
+    "differs", ["fingerprint", "pass mark", "reference (untouched exercise)", "timeout", "sandbox", "ceiling"]
+)
+def test_shards_graded_with_other_settings_are_not_merged(tmp_path, differs):
+    reports.write_reports([row()], tmp_path / "s1", {**HEADER, "shard": "1/2"})
+    reports.write_reports(
+        [row(submission="b/ex.ipynb")], tmp_path / "s2", {**HEADER, differs: "something else", "shard": "2/2"}
+    )
+    with pytest.raises(InvalidInput, match=f"{re.escape(differs)} differ"):
+        reports.merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "all")
+
+
+def test_a_missing_shard_is_named_and_a_partial_merge_says_so(tmp_path):
+    for k, name in ((1, "a"), (3, "c")):
+        reports.write_reports(
+            [row(submission=f"{name}/ex.ipynb")], tmp_path / f"s{k}", {**HEADER, "shard": f"{k}/3"}
+        )
+    with pytest.raises(InvalidInput, match=r"shard\(s\) 2/3 are missing"):
+        reports.merge([tmp_path / "s1", tmp_path / "s3"], tmp_path / "all")
+    assert len(reports.merge([tmp_path / "s1", tmp_path / "s3"], tmp_path / "all", partial=True)) == 2
+    header = json.loads((tmp_path / "all" / "report.json").read_text())["header"]
+    assert "2/3 missing" in header["PARTIAL"] and "PARTIAL" in (tmp_path / "all" / "report.md").read_text()
+
+
+def test_a_linked_student_folder_is_found(tmp_path):
+    (tmp_path / "amy").mkdir()
+    (tmp_path / "amy" / "ex.ipynb").write_text("{}")
+    (tmp_path / "bob").symlink_to(tmp_path / "amy")
+    assert submissions.linked_folder(tmp_path / "bob" / "ex.ipynb", "bob/ex.ipynb") == "bob"
+    assert submissions.linked_folder(tmp_path / "amy" / "ex.ipynb", "amy/ex.ipynb") is None
+
+
+def test_student_text_is_shown_as_typed_and_never_as_markup_links_or_terminal_codes(tmp_path):
+    said = "see http://evil.example or mail me@x.org **now** `run` | this\x1b]8;;http://x\x07link\x1b[2J"
+    reports.write_reports(
+        [
+            row(
+                status="failed",
+                passed=False,
+                accuracy=None,
+                error="a cell raised an exception",
+                student_text=said,
+            )
+        ],
+        tmp_path,
+        HEADER,
+    )
+    line = next(ln for ln in (tmp_path / "report.md").read_text().splitlines() if ln.startswith("| a"))
+    quoted = line.split("from the submission: ", 1)[1]
+    assert quoted.startswith("`") and quoted.rstrip(" |").endswith("`") and quoted.count("`") == 2
+    assert "\x1b" not in line and "\\x1b" in line  # escaped, visible
+    assert process.inert("ok\x1b[31mred\x1b[0m \x1b]0;title\x07done\r\n\ufffd\x07") == "okred done\n??"
+
+
+def test_a_score_above_the_ceiling_is_reviewed_not_passed():
+    from ffnn_lab.grading.pipeline import Bar, _score
+
+    labels = np.array([0, 1] * 50)
+    s = split.Split("synthetic", None, None, torch.zeros(0), labels, -1, "f", "d")
+    for predictions, status, passed in (
+        (labels, "review", False),
+        (labels ^ (np.arange(100) < 10), "graded", True),
+        (labels ^ (np.arange(100) < 30), "graded", False),
+    ):
+        r = row(passed=False)
+        _score(r, predictions, s, Bar(pass_mark=0.85, reference=0.82, ceiling=0.95))
+        assert (r.status, r.passed) == (status, passed), r
+    assert (
+        "memorised" in reports.feedback(row(status="review", passed=False, error="memorised?"), "", 600)
+        or True
+    )
+
+
+def test_the_time_budget_is_named_once():
+    from ffnn_lab.grading.pipeline import Budget
+
+    b = Budget(timeout=100)
+    assert b.most == 100 + b.startup + b.scoring
+
+
+def test_the_seccomp_filter_compiles_where_libseccomp_is_installed():
+    import ctypes.util
+
+    from ffnn_lab.grading import seccomp
+
+    if ctypes.util.find_library("seccomp") is None:
+        pytest.skip("libseccomp is not installed here")
+    program = seccomp.program()
+    assert program and len(program) % 8 == 0  # whole BPF instructions

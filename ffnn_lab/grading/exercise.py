@@ -21,10 +21,13 @@ from ..cache import write_text_atomic
 from ..models import baseline
 from ..tensors import Prepared, TensorData
 from ..train import Recipe, evaluate, fit
-from .graph import ExportError, Graph, rule_problems, to_graph
+from .graph import RULES, ExportError, export_bytes, load_graph, rule_problems
 
 THRESHOLD = 0.80  # the lecture's bar
 MARGIN = 0.02  # a clear improvement: about two standard errors of an accuracy near 82% on 2,000 images
+# Above this a score is reviewed by hand, not passed: the best fully connected network found here
+# reaches about 90%, so 95% on unseen images means images the model has seen (a memorised table).
+CEILING = 0.95
 GRADER_ENV = "FFNN_LAB_GRADER"  # set by the grader in its sandbox: check() need not train the reference
 # notebook 08's untouched cell: the lecture's baseline and recipe (SGD, batch 64, lr 1e-2), seed 0
 RECIPE, SEED = Recipe(), 0
@@ -49,10 +52,18 @@ def reference_accuracy(
     labels: torch.Tensor,
     epochs: int = EPOCHS,
     progress: bool = False,
+    split_key: str | None = None,
 ) -> float:
-    """Accuracy on (images, labels) of the untouched exercise trained on train; cached per data and recipe."""
+    """Accuracy on (images, labels) of the untouched exercise trained on train; cached per data and
+    recipe. split_key names the data when its images come in an order of the run's own (the grader's
+    fresh order), so that the same split finds its cached reference on every run."""
     recipe = dataclasses.replace(RECIPE, epochs=epochs)
-    key = _digest(train.x, train.y, images, labels, extra=f"{recipe} seed {SEED} torch {torch.__version__}")
+    extra = f"{recipe} seed {SEED} torch {torch.__version__}"
+    key = (
+        _digest(extra=f"{split_key} {extra}")
+        if split_key
+        else _digest(train.x, train.y, images, labels, extra=extra)
+    )
     cache = config.data_root() / "cache" / f"reference-{key}.json"
     try:
         value = json.loads(cache.read_text())["accuracy"]
@@ -75,22 +86,22 @@ def reference_accuracy(
 
 
 def contract(model: nn.Module) -> bool:
-    """Say whether model meets the exercise's contract, as the grader reads it: shapes and allowed layers."""
+    """Say whether model meets the exercise's contract exactly as the grader reads it: exported the
+    grader's way, checked by the grader's rules, in the grader's words."""
     try:
-        graph, _ = to_graph(model)
+        graph = load_graph(export_bytes(model))
     except ExportError as e:
         print(f"NOT YET: {e}.")
         return False
-    problems = rule_problems(Graph(graph["nodes"], {}, graph["input"], graph["output"]))
+    problems = rule_problems(graph)
     if problems:
-        print(
-            "NOT YET: the rules allow linear layers, elementwise activations, normalisation and dropout; "
-            f"your model uses {', '.join(problems)}."
-        )
+        print(f"NOT YET: {RULES}. Your model breaks them:")
+        for problem in problems:
+            print(f"  - {problem}")
         return False
     print(
-        "OK: images (N, 3, 32, 32) in, 2 scores per image out, only allowed layers. "
-        "This is exactly what the grader exports."
+        "OK: images (N, 3, 32, 32) in, 2 scores per image out, built within the rules. "
+        "This is exactly what the grader exports and checks."
     )
     return True
 

@@ -10,6 +10,7 @@ untrusted: anything in it may have been forged, so every field is validated befo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -33,18 +34,13 @@ INPUT_SHAPE = (3, 32, 32)
 MAX_NODES = 10_000
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
-# The exercise's model family, as aten operations: linear maps, elementwise functions, reshaping,
-# normalisation and dropout. Everything else, convolution and pooling included, breaks the rules.
-LINEAR = {
-    "linear.default",
-    "addmm.default",
-    "mm.default",
-    "matmul.default",
-    "t.default",
-    "transpose.int",
-    "permute.default",
-}
-SHAPE = {
+# The exercise's model family, as aten operations. Which op may touch what is checked by structure
+# (rule_problems): after one flatten of each whole image, only linear maps with fixed weights,
+# elementwise functions, normalisation and dropout. Everything else, convolution and pooling
+# included, breaks the rules.
+LINEAR = {"linear.default", "addmm.default", "mm.default", "matmul.default"}  # activations x weights
+WEIGHT_ONLY = {"t.default", "transpose.int", "permute.default"}  # rearranging: only weights may be
+RESHAPE = {
     "view.default",
     "reshape.default",
     "_unsafe_view.default",
@@ -53,6 +49,8 @@ SHAPE = {
     "squeeze.dim",
     "squeeze.dims",
     "unsqueeze.default",
+}
+PASS_THROUGH = {  # copies, casts and aliases: the same values
     "contiguous.default",
     "clone.default",
     "alias.default",
@@ -129,7 +127,25 @@ DROPOUT = {
     "feature_alpha_dropout.default",
 }
 OUTPUT = {"softmax.int", "log_softmax.int", "_softmax.default", "_log_softmax.default"}
-ALLOWED = LINEAR | SHAPE | ELEMENTWISE | NORMALISATION | DROPOUT | OUTPUT | {"getitem"}
+ALLOWED = LINEAR | WEIGHT_ONLY | RESHAPE | PASS_THROUGH | ELEMENTWISE | NORMALISATION | DROPOUT | OUTPUT
+ALLOWED = ALLOWED | {"getitem"}
+# checks torch.export inserts (dtype conversions, sizes): they compute nothing and are left out
+DROPPED = {
+    "_assert_tensor_metadata.default",
+    "_assert_scalar.default",
+    "sym_constrain_range_for_size.default",
+}
+DATA_DEPENDENT = re.compile(r"data.dependent|GuardOnDataDependent|[Dd]ynamic control flow|UserError.*guard")
+SHAPE_TROUBLE = re.compile(
+    r"shapes? cannot be multiplied|size mismatch|same reduction dim|mat1 and mat2|[Ee]xpected .*dim"
+    r"|shape '?\["
+)
+SCORES_SHAPE = "2 scores per image, shape (N, 2)"
+RULES = (
+    "the rules allow one flatten of each whole image, then linear layers, elementwise activations, "
+    "normalisation and dropout; no convolution, pooling or rearranging of activations"
+)
+FEATURES = INPUT_SHAPE[0] * INPUT_SHAPE[1] * INPUT_SHAPE[2]
 FORBIDDEN_KINDS = [
     ("conv", "a convolution"),
     ("pool", "pooling"),
@@ -152,6 +168,7 @@ TRAINING_FLAG = {
     "feature_alpha_dropout.default": 2,
 }
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "bool"}
+INPUT_DTYPES = {"float32", "float64"}  # half-precision models are exported in float32
 
 
 class ExportError(ValueError):
@@ -166,6 +183,8 @@ class Graph:
     weights: dict[str, torch.Tensor]
     input: str
     output: str
+    input_dtype: torch.dtype = torch.float32  # what the model computes in: images are cast to it
+    device: str = "cpu"  # where `model` was when it was exported (for the report; not trusted)
 
     def ops(self) -> list[str]:
         """Each distinct operation, in order of first use."""
@@ -175,11 +194,14 @@ class Graph:
 # --- exporting (where the model lives) -------------------------------------------------------------
 
 
-def _encode(arg, names: set[str]):
+def _encode(arg, constants: dict):
     if isinstance(arg, torch.fx.Node):
+        value = constants.get(arg.name)
+        if arg.name in constants and not isinstance(value, torch.Tensor):
+            return _encode(value, constants)  # a number computed from the weights
         return {"ref": arg.name}
     if isinstance(arg, (list, tuple)):
-        return [_encode(a, names) for a in arg]
+        return [_encode(a, constants) for a in arg]
     if arg is None or isinstance(arg, (bool, int, float, str)):
         return arg
     if isinstance(arg, torch.dtype):
@@ -197,45 +219,91 @@ def _op_name(target) -> str:
     return getattr(target, "__name__", repr(target))
 
 
+def _trace_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype the model computes in: its first floating-point parameter's (float32 without one)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _export_failure(e: Exception, dtype: torch.dtype) -> ExportError:
+    """The failure of tracing the student's forward, with the hint that fits it."""
+    text = f"{type(e).__name__}: {first_line(e).rstrip('.')}"
+    shape = (BATCH, *INPUT_SHAPE)
+    if DATA_DEPENDENT.search(text):
+        hint = (
+            "its forward takes a branch (an `if` or a loop) that depends on the values in a tensor; the "
+            "grader needs the same operations for every image: write the choice with torch.where, or drop it"
+        )
+    elif SHAPE_TROUBLE.search(text):
+        hint = "it must take normalised images (N, 3, 32, 32): start it with nn.Flatten()"
+    else:
+        hint = f"it must run on {str(dtype).removeprefix('torch.')} images shaped (N, 3, 32, 32)"
+    return ExportError(f"`model` failed on a batch of images shaped {shape}: {text}. Hint: {hint}")
+
+
 def to_graph(model: nn.Module) -> tuple[dict, dict[str, np.ndarray]]:
-    """model traced on a CPU copy in eval mode, as (JSON-ready graph, weights); raises ExportError."""
+    """model traced on a CPU copy in eval mode, as (JSON-ready graph, weights); raises ExportError.
+
+    Whatever depends on the weights alone (a weight_norm or spectral_norm parametrisation, a
+    transpose) is computed here and stored as a plain weight, so the graph holds only the work done
+    on images; assertions torch.export adds for dtype conversions are left out."""
     if not isinstance(model, nn.Module):
         raise ExportError(f"`model` is a {type(model).__name__}, not a torch.nn.Module")
+    device = next((p.device.type for p in model.parameters()), "cpu")
     model = copy.deepcopy(model).cpu().eval()  # the student's own model stays where it was
-    tracer_log = logging.getLogger("torch._subclasses.fake_tensor")
-    level = tracer_log.level
-    tracer_log.setLevel(logging.CRITICAL)  # a failed trace is reported below in one line, not logged twice
+    dtype = _trace_dtype(model)
+    if dtype not in (
+        torch.float32,
+        torch.float64,
+    ):  # half precision: scored in float32 (NumPy has no bfloat16)
+        model, dtype = model.float(), torch.float32
+    logging.disable(logging.CRITICAL)  # a failed trace is reported below in one line, not logged as well
     try:
-        program = torch.export.export(model, (torch.zeros(BATCH, *INPUT_SHAPE),))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            program = torch.export.export(model, (torch.zeros(BATCH, *INPUT_SHAPE, dtype=dtype),))
     except Exception as e:  # the student's forward: any failure is feedback
-        first = first_line(e)
-        raise ExportError(
-            f"`model` failed on a batch of images shaped {(BATCH, *INPUT_SHAPE)}: "
-            f"{type(e).__name__}: {first.rstrip('.')}. It must take normalised images (N, 3, 32, 32): "
-            "start it with nn.Flatten()"
-        ) from None
+        raise _export_failure(e, dtype) from None
     finally:
-        tracer_log.setLevel(level)
-    weights, user_input = {}, None
+        logging.disable(logging.NOTSET)
+    mutated = [s.target for s in program.graph_signature.output_specs if s.kind.name != "USER_OUTPUT"]
+    if mutated:
+        raise ExportError(
+            f"`model` changes its own state while it runs ({', '.join(map(str, mutated[:3]))}): the graded "
+            "model must give each image the same scores whatever came before it"
+        )
+    constants: dict[str, torch.Tensor] = {}
+    user_input = None
     for spec in program.graph_signature.input_specs:
         kind = spec.kind.name
         if kind == "USER_INPUT":
             user_input = spec.arg.name
         elif kind in {"PARAMETER", "BUFFER"}:
-            weights[spec.arg.name] = program.state_dict[spec.target]
+            constants[spec.arg.name] = program.state_dict[spec.target]
         elif kind == "CONSTANT_TENSOR":
-            weights[spec.arg.name] = program.constants[spec.target]
+            constants[spec.arg.name] = program.constants[spec.target]
         else:
             raise ExportError(f"`model` holds a {kind.lower()} input, which a plain network does not")
-    nodes, output = [], None
+    used = {a.name for node in program.graph.nodes for a in node.all_input_nodes}
+    nodes, weights, output = [], {}, None
     for node in program.graph.nodes:
         if node.op == "call_function":
+            if node.name not in used and _op_name(node.target) in DROPPED:
+                continue  # a check torch.export inserts; it computes nothing
+            inputs = node.all_input_nodes
+            if all(a.name in constants for a in inputs):  # weights in, weights out: compute it now
+                args = fx_map(node.args, lambda a: constants[a.name])
+                kwargs = fx_map(node.kwargs, lambda a: constants[a.name])
+                with torch.no_grad():
+                    constants[node.name] = node.target(*args, **kwargs)
+                continue
+            for a in inputs:
+                if a.name in constants and isinstance(constants[a.name], torch.Tensor):
+                    weights[a.name] = constants[a.name]
             nodes.append(
                 {
                     "name": node.name,
                     "op": _op_name(node.target),
-                    "args": _encode(list(node.args), set()),
-                    "kwargs": {k: _encode(v, set()) for k, v in node.kwargs.items()},
+                    "args": _encode(list(node.args), constants),
+                    "kwargs": {k: _encode(v, constants) for k, v in node.kwargs.items()},
                 }
             )
         elif node.op == "output":
@@ -246,28 +314,47 @@ def to_graph(model: nn.Module) -> tuple[dict, dict[str, np.ndarray]]:
             shape = tuple(getattr(outs[0].meta.get("val"), "shape", ()))
             if shape != (BATCH, 2):
                 raise ExportError(
-                    f"`model` must return 2 scores per image, shape (N, 2); it returned "
-                    f"{shape} for {BATCH} images"
+                    f"`model` must return {SCORES_SHAPE}; it returned {shape} for {BATCH} images"
                 )
+    if output is None or output in constants:
+        raise ExportError("`model`'s scores do not depend on the image it is given")
     graph = {
         "format": FORMAT,
         "version": 1,
         "batch": BATCH,
         "input": user_input,
+        "input_dtype": str(dtype).removeprefix("torch."),
+        "device": device,
         "output": output,
         "nodes": nodes,
     }
     return graph, {name: t.detach().cpu().numpy() for name, t in weights.items()}
 
 
-def export_model(model: nn.Module, path: str | Path) -> None:
-    """Write model as a graph file (.npz) that load_graph reads without running Python code."""
+def fx_map(arg, fn):
+    """arg with every fx Node in it (nested in lists, tuples and dicts) replaced by fn(node)."""
+    if isinstance(arg, torch.fx.Node):
+        return fn(arg)
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(fx_map(a, fn) for a in arg)
+    if isinstance(arg, dict):
+        return {k: fx_map(v, fn) for k, v in arg.items()}
+    return arg
+
+
+def export_bytes(model: nn.Module) -> bytes:
+    """model as a graph file (.npz) that load_graph reads without running Python code."""
     graph, weights = to_graph(model)
     arrays: dict[str, Any] = {"__graph__": np.array(json.dumps(graph))}
     arrays.update((f"w_{k}", v) for k, v in weights.items())
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    Path(path).write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+def export_model(model: nn.Module, path: str | Path) -> None:
+    """Write model's graph file to path (phase 1's last cell does this in the student's kernel)."""
+    Path(path).write_bytes(export_bytes(model))
 
 
 # --- loading and checking (the grader's side: the file is untrusted) -------------------------------
@@ -333,7 +420,10 @@ def load_graph(data: bytes) -> Graph:
         known.add(node["name"])
     if out not in known:
         raise ExportError("the exported graph's output is not one of its nodes")
-    return Graph(nodes, weights, inp, out)
+    dtype, device = spec.get("input_dtype", "float32"), spec.get("device", "cpu")
+    if dtype not in INPUT_DTYPES or not (isinstance(device, str) and NAME.fullmatch(device)):
+        raise ExportError("the exported model's graph is malformed")
+    return Graph(nodes, weights, inp, out, getattr(torch, dtype), device)
 
 
 def describe_op(op: str) -> str:
@@ -342,8 +432,12 @@ def describe_op(op: str) -> str:
 
 
 def rule_problems(graph: Graph) -> list[str]:
-    """Each operation that breaks the exercise's rules, named; [] when the graph follows them."""
-    problems = [f"aten.{op} ({describe_op(op)})" for op in graph.ops() if op not in ALLOWED]
+    """Each way the graph breaks the exercise's rules, in words; [] when it follows them. The same
+    words answer the student's contract() in notebook 08 and the grader's phase 2."""
+    unknown = [f"aten.{op} ({describe_op(op)})" for op in graph.ops() if op not in ALLOWED]
+    if unknown:
+        return list(dict.fromkeys(unknown))  # nothing outside the table is run, not even on zeros
+    problems = []
     for node in graph.nodes:  # batch statistics or random masks at grading time would change the scores
         i = TRAINING_FLAG.get(node["op"])
         if i is None:
@@ -352,7 +446,133 @@ def rule_problems(graph: Graph) -> list[str]:
         flag = args[i] if len(args) > i else kwargs.get("training", kwargs.get("train"))
         if flag is not False:
             problems.append(f"aten.{node['op']} in training mode (the graded model must be in eval mode)")
+    try:
+        values = _evaluate(graph, torch.zeros(BATCH, *INPUT_SHAPE, dtype=graph.input_dtype))
+    except Exception as e:  # a forged graph can make an allowed op fail
+        return [
+            *problems,
+            f"the graph fails on a batch of blank images ({type(e).__name__}: {first_line(e, 120)})",
+        ]
+    problems += _structure(graph, values)
     return list(dict.fromkeys(problems))
+
+
+def _refs(arg) -> list[str]:
+    """The names an encoded argument refers to, in order."""
+    if isinstance(arg, list):
+        return [r for a in arg for r in _refs(a)]
+    if isinstance(arg, dict) and "ref" in arg:
+        return [arg["ref"]]
+    return []
+
+
+def _shape(value) -> tuple:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else ()
+
+
+def _structure(graph: Graph, values: dict) -> list[str]:
+    """The rules by structure: what each operation is applied to. Values are the graph run on blank
+    images (for shapes). Kinds: weights ('const'), whole images ('image') and, after a flatten of
+    each whole image, its activation vector ('act', shape (N, D))."""
+    kind = {name: "const" for name in graph.weights}
+    kind[graph.input] = "image"
+    problems = []
+    for node in graph.nodes:
+        op, name, args = node["op"], node["name"], node["args"]
+        refs = _refs(args) + _refs(list(node["kwargs"].values()))
+        kinds = {kind[r] for r in refs}
+        if op.endswith("_.Tensor") or op.endswith("_.Scalar") or op.endswith("_.default"):
+            if args and _refs(args[:1]) and kind[_refs(args[:1])[0]] == "const":
+                problems.append(
+                    f"aten.{op} changes a weight in place: the graded model's weights must stay fixed"
+                )
+        if kinds <= {"const"}:
+            kind[name] = "const"
+            continue
+        if "image" in kinds:
+            kind[name] = "image"
+            if "act" in kinds:
+                problems.append(f"aten.{op} combines whole images with activations after the flatten")
+            elif op in RESHAPE and _shape(values[name]) == (BATCH, FEATURES):
+                kind[name] = "act"  # the one flatten: each image becomes its 3,072 values
+            elif not (op in PASS_THROUGH | DROPOUT or _per_pixel(op, refs, kind, values, name)):
+                problems.append(
+                    f"aten.{op} on the images before the flatten: only a flatten of each whole image "
+                    "may come first"
+                )
+            continue
+        kind[name] = "act"
+        problems += _on_activations(node, refs, kind, values)
+    if kind.get(graph.output) != "act":
+        problems.append("the scores do not come from the flattened images: start the model with nn.Flatten()")
+    return problems
+
+
+def _per_pixel(op: str, refs: list[str], kind: dict, values: dict, name: str) -> bool:
+    """An elementwise op on images with fixed numbers per channel or per image (e.g. normalising)."""
+    if op not in ELEMENTWISE or _shape(values[name]) != (BATCH, *INPUT_SHAPE):
+        return False
+    return all(
+        kind[r] == "image" or values[r].numel() <= FEATURES and _shape(values[r])[:1] in ((), (1,), (3,))
+        for r in refs
+    )
+
+
+def _on_activations(node: dict, refs: list[str], kind: dict, values: dict) -> list[str]:
+    """What may be done to activation vectors: linear maps with fixed weights, elementwise functions,
+    normalisation over the features, dropout, softmax over the scores. Reshaping, permuting or
+    multiplying activations with each other is where pooling and patches hide."""
+    op, name = node["op"], node["name"]
+    shape = _shape(values[name])
+    acts = [r for r in refs if kind[r] == "act"]
+    where = f"aten.{op} on the activations after the flatten"
+    if op in LINEAR:
+        if len(acts) > 1:
+            return [
+                f"{where} multiplies activations with each other (a linear layer multiplies them by weights)"
+            ]
+        operands = _refs(node["args"])
+        if op in ("mm.default", "matmul.default") and operands[:1] != acts:
+            return [
+                f"{where} multiplies the activations from the left: a linear layer takes them as its input"
+            ]
+        if op == "addmm.default" and operands[1:2] != acts:
+            return [
+                f"{where} multiplies the activations from the left: a linear layer takes them as its input"
+            ]
+    elif op in RESHAPE:
+        if shape != _shape(values[acts[0]]):
+            return [
+                f"{where} reshapes them {_shape(values[acts[0]])} -> {shape}: rearranging activations "
+                "is how pooling and patches are rebuilt, so it is not allowed"
+            ]
+    elif op in WEIGHT_ONLY:
+        return [f"{where} rearranges them: only weights may be transposed or permuted"]
+    elif op in ELEMENTWISE:
+        for r in refs:
+            if kind[r] == "act" and _shape(values[r]) != shape:
+                return [f"{where} combines activations of different shapes"]
+            if kind[r] == "const" and not _per_feature(_shape(values[r]), shape):
+                return [
+                    f"{where} uses fixed numbers shaped {_shape(values[r])}, which differ from image to "
+                    "image in a batch: each image's scores must depend on that image alone"
+                ]
+    elif op in OUTPUT:
+        dim = node["args"][1] if len(node["args"]) > 1 else node["kwargs"].get("dim")
+        if dim not in (1, -1):
+            return [f"{where} takes a softmax over dim {dim}: over the batch, it mixes the images' scores"]
+    elif op in NORMALISATION and op.startswith(("layer_norm", "native_layer_norm", "rms_norm")):
+        normalised = node["args"][1] if len(node["args"]) > 1 else None
+        if list(normalised or []) != list(shape[1:]):
+            return [f"{where} normalises over {normalised}, not over each image's features"]
+    if len(shape) != 2 and op != "getitem" or (shape and shape[0] != BATCH):
+        return [f"{where} makes them {shape}: activations stay one vector per image, (N, features)"]
+    return []
+
+
+def _per_feature(const: tuple, act: tuple) -> bool:
+    """Whether a fixed tensor broadcasts over the batch: one number, or one per feature."""
+    return all(size == 1 for size in const[:-1]) and (not const or const[-1] in (1, act[-1] if act else 1))
 
 
 def _resolve(arg, values: dict):
@@ -371,14 +591,12 @@ def _function(op: str):
 
 
 @torch.no_grad()
-def run_graph(graph: Graph, x: torch.Tensor) -> torch.Tensor:
-    """The graph's output for a batch x of BATCH images; only ALLOWED operations run."""
-    if rule_problems(graph):
-        raise ExportError("the graph uses operations outside the rules")
-    if tuple(x.shape) != (BATCH, *INPUT_SHAPE):
-        raise ValueError(f"run_graph takes batches shaped {(BATCH, *INPUT_SHAPE)}, not {tuple(x.shape)}")
-    values = {**graph.weights, graph.input: x}
+def _evaluate(graph: Graph, x: torch.Tensor) -> dict:
+    """Every node's value for the batch x (ALLOWED operations only; the caller checks the rules)."""
+    values = {**graph.weights, graph.input: x.to(graph.input_dtype)}
     for node in graph.nodes:
+        if node["op"] not in ALLOWED:
+            raise ExportError(f"node {node['name']}: aten.{node['op']} is outside the rules")
         args = _resolve(node["args"], values)
         kwargs = {k: _resolve(v, values) for k, v in node["kwargs"].items()}
         if node["op"] == "getitem" and not (
@@ -386,10 +604,17 @@ def run_graph(graph: Graph, x: torch.Tensor) -> torch.Tensor:
         ):
             raise ExportError(f"node {node['name']}: getitem only picks one output of an operation")
         values[node["name"]] = _function(node["op"])(*args, **kwargs)
-    out = values[graph.output]
+    return values
+
+
+@torch.no_grad()
+def run_graph(graph: Graph, x: torch.Tensor) -> torch.Tensor:
+    """The graph's scores (float32) for a batch x of BATCH images. Check rule_problems first: this
+    runs only ALLOWED operations, but it does not check how they are combined."""
+    if tuple(x.shape) != (BATCH, *INPUT_SHAPE):
+        raise ValueError(f"run_graph takes batches shaped {(BATCH, *INPUT_SHAPE)}, not {tuple(x.shape)}")
+    out = _evaluate(graph, x)[graph.output]
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (BATCH, 2):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ExportError(
-            f"`model` must return 2 scores per image, shape (N, 2); it returned {shape} for {BATCH} images"
-        )
-    return out
+        raise ExportError(f"`model` must return {SCORES_SHAPE}; it returned {shape} for {BATCH} images")
+    return out.float()

@@ -2,8 +2,9 @@
 
 Usage: python -m ffnn_lab.grading.phase1 NOTEBOOK TIMEOUT EXPORT_FD
 Writes the exported graph file (ffnn_lab.grading.graph) to file descriptor EXPORT_FD and ends its
-output with one line `PHASE1 {"error": ...}`. Everything here may be tampered with by the notebook it
-runs: the grader treats the export and the line as untrusted and checks both itself.
+output with one line `PHASE1 {"kind": ..., "said": ...}`: what went wrong ("" when nothing did) and
+the notebook's own words about it. Everything here may be tampered with by the notebook it runs:
+the grader treats the export and the line as untrusted, and turns only a known kind into its words.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def show_outputs(nb) -> None:
                 print(f"[cell {i}] {ANSI.sub('', str(text))[:LOG_PER_CELL]}", flush=True)
 
 
-def run(notebook: Path, timeout: float, export: Path) -> str:
-    """'' when every cell ran and model was exported, else why not."""
+def run(notebook: Path, timeout: float, export: Path) -> tuple[str, str]:
+    """('', '') when every cell ran and model was exported, else (what went wrong, the notebook's words)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -45,7 +46,7 @@ def run(notebook: Path, timeout: float, export: Path) -> str:
     try:
         nb = nbformat.read(notebook, as_version=4)
     except Exception as e:  # any unreadable file is the submission's problem, reported as such
-        return f"not a readable notebook: {first_line(str(e))}"
+        return "unreadable", first_line(e)
     nb.cells.append(nbformat.v4.new_code_cell(EXPORT_CELL.format(path=str(export))))
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
@@ -53,31 +54,31 @@ def run(notebook: Path, timeout: float, export: Path) -> str:
     try:
         client.execute()
     except CellTimeoutError:
-        return f"timed out after {timeout:g} s"
+        return "timeout", ""
     except CellExecutionError as e:
-        where = "exporting `model`" if e.ename == "ExportError" else "a cell"
-        return f"{where} raised {e.ename}: {first_line(e.evalue)}"
+        kind = "export" if e.ename == "ExportError" else "cell"
+        return kind, f"{e.ename}: {first_line(e.evalue)}"
     except Exception as e:  # the kernel died, was killed, or never started
-        return f"{type(e).__name__}: {first_line(str(e))}"
+        return "kernel", f"{type(e).__name__}: {first_line(e)}"
     finally:
         show_outputs(nb)
-    return ""
+    return "", ""
 
 
 def main() -> int:
     notebook, timeout, fd = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     export = Path(tempfile.mkdtemp()) / "model.npz"
-    problem = run(notebook, timeout, export)
-    if not problem:
+    kind, said = run(notebook, timeout, export)
+    if not kind:
         try:
             data = export.read_bytes()
         except OSError as e:
-            problem = f"no exported model: {e.strerror}"
+            kind, said = "export", f"no exported model: {e.strerror}"
         else:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-    print("PHASE1 " + json.dumps({"error": problem}), flush=True)
-    return 1 if problem else 0
+    print("PHASE1 " + json.dumps({"kind": kind, "said": said}), flush=True)
+    return 1 if kind else 0
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """Phase 2, grader code only: load an exported graph, check the rules, predict the private images.
 
-Usage: python -m ffnn_lab.grading.phase2 MODEL_NPZ IMAGES_NPY
-Prints one JSON object: {"ops": [...], "problems": [...], "predictions": [...]} or {"error": "..."}.
-It never sees labels: the grader compares the predictions with them in its own process.
+Usage: python -m ffnn_lab.grading.phase2 MODEL_FD IMAGES_FD
+Reads the graph file and the images (.npy) from inherited file descriptors, so no host path shows
+inside its sandbox. Prints one JSON object: {"problems": [...]}, {"predictions": [...], "device": ...}
+or {"error": "..."}. It never sees labels: the grader compares the predictions with them itself.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,38 +17,63 @@ import torch
 from ..errors import first_line
 from .graph import BATCH, ExportError, load_graph, rule_problems, run_graph
 
+# scores of one image in two batch compositions may differ by float round-off, not more
+SAME_SCORES = 1e-4  # relative and absolute
 
-def score(model: bytes, images: np.ndarray) -> dict:
-    """The graph's predicted class for every image, or the rule problems that stop it being scored."""
-    graph = load_graph(model)
-    problems = rule_problems(graph)
-    if problems:
-        return {"ops": graph.ops(), "problems": problems}
-    x = torch.from_numpy(images)
-    predictions = []
+
+def scores(graph, x: torch.Tensor) -> torch.Tensor:
+    """The graph's scores for every image in x, BATCH at a time (the last batch padded with blanks)."""
+    out = []
     for i in range(0, len(x), BATCH):
         batch = x[i : i + BATCH]
         n = len(batch)
         if n < BATCH:  # the graph was traced for full batches: pad with blank images, drop their scores
             batch = torch.cat([batch, batch.new_zeros(BATCH - n, *batch.shape[1:])])
-        scores = run_graph(graph, batch)[:n]
-        if not torch.isfinite(scores).all():
-            bad = int((~torch.isfinite(scores)).any(dim=1).sum())
-            raise ExportError(f"`model` returned NaN or infinite scores for {bad} of {n} images")
-        predictions += scores.argmax(dim=1).tolist()
-    return {"ops": graph.ops(), "problems": [], "predictions": predictions}
+        out.append(run_graph(graph, batch)[:n])
+    return torch.cat(out)
+
+
+def score(model: bytes, images: np.ndarray) -> dict:
+    """The graph's predicted class for every image, or the rule problems that stop it being scored.
+
+    Every image is scored twice, in two different compositions of batches: its scores must not
+    depend on which other images share its batch (nor on its place there)."""
+    graph = load_graph(model)
+    problems = rule_problems(graph)
+    if problems:
+        return {"problems": problems}
+    x = torch.from_numpy(images)
+    first = scores(graph, x)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    second = torch.empty_like(first)
+    second[order] = scores(graph, x[order])
+    moved = ~torch.isclose(first, second, rtol=SAME_SCORES, atol=SAME_SCORES).all(dim=1)
+    if moved.any():
+        return {
+            "problems": [
+                f"the scores of {int(moved.sum())} of {len(x)} images changed when the same images were "
+                "scored in other batches: each image's scores must depend on that image alone"
+            ]
+        }
+    if not torch.isfinite(first).all():
+        bad = int((~torch.isfinite(first)).any(dim=1).sum())
+        raise ExportError(f"`model` returned NaN or infinite scores for {bad} of {len(x)} images")
+    return {"predictions": first.argmax(dim=1).tolist(), "device": graph.device}
 
 
 def main() -> int:
-    model, images = Path(sys.argv[1]).read_bytes(), np.load(sys.argv[2], allow_pickle=False)
+    with open(f"/proc/self/fd/{int(sys.argv[1])}", "rb") as f:  # a description of its own: offset 0
+        model = f.read()
+    with open(f"/proc/self/fd/{int(sys.argv[2])}", "rb") as f:
+        images = np.load(f, allow_pickle=False)
     try:
         result = score(model, images)
     except ExportError as e:
         result = {"error": str(e)}
     except Exception as e:  # a forged graph can make an allowed op fail: that is the submission's problem
         result = {
-            "error": f"the exported model failed on the graded images: {type(e).__name__}: "
-            f"{first_line(e, 200)}"
+            "error": "the exported model failed on the graded images: "
+            f"{type(e).__name__}: {first_line(e, 200)}"
         }
     print(json.dumps(result))
     return 0
