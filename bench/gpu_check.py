@@ -218,7 +218,7 @@ def summary(
     for row in rows:
         acc = "-" if row.get("accuracy") is None else f"{row['accuracy']:.2%}"
         lines.append(
-            f"| graded {row['student']} | {'PASS' if row['passed'] else 'FAIL'} {acc} in "
+            f"| graded {row['student']} | {'PASS' if row['passed'] else row['status'].upper()} {acc} in "
             f"{row['seconds']:.1f} s, trained on {row.get('device') or row['trained_on']} "
             f"{row.get('error', '')} |"
         )
@@ -357,7 +357,7 @@ def main() -> int:
             420,
         )
     notebooks = []
-    for n in ("07", "08", "09"):
+    for n in ("07", "08", "09") if "notebooks" in want else ():
         times = out / "notebooks" / n / "times.json"
         notebooks += (
             json.loads(times.read_text())
