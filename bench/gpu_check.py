@@ -290,7 +290,7 @@ def main() -> int:
             ],
             240,
         )
-    speed = json.loads(speed_json.read_text()) if speed_json.exists() else {}
+    speed = json.loads(speed_json.read_text()) if "speed" in want and speed_json.exists() else {}
 
     probe: list[dict] = []
     if "sandbox" in want and shutil.which("bwrap"):
