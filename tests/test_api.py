@@ -13,7 +13,7 @@ def test_a_moved_name_says_where_it_went(name):
     with pytest.raises(AttributeError, match=rf"ffnn_lab\.{name} is gone since 0\.2\.0: use "):
         getattr(ffnn_lab, name)
     # and the place it names exists
-    target = re.match(r"ffnn_lab\.([\w.]+)", ffnn_lab.MOVED[name])
+    target = re.match(r"ffnn_lab\.([\w.]+)", ffnn_lab.MOVED[name][0])
     if target:
         *module, attr = target.group(1).split(".")
         assert hasattr(importlib.import_module(".".join(["ffnn_lab", *module])), attr)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ffnn_lab import evaluate, fit, prepare_cifar2, wide_mlp
-from ffnn_lab.train import RECIPES
+from ffnn_lab.recipes import RECIPES
 
 pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[1] / "bench"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ffnn_lab import cli
-from ffnn_lab.train import RECIPES
+from ffnn_lab.recipes import RECIPES
 
 JSON_KEYS = {
     "model",
@@ -227,9 +227,10 @@ def test_a_json_that_cannot_be_written_after_training_is_one_clear_line(monkeypa
 
 
 def test_diverging_run_exits_1_with_advice(capsys, monkeypatch):
-    from ffnn_lab import models
+    from ffnn_lab import models, recipes
 
-    monkeypatch.setitem(models.MODELS, "baseline", lambda: _poisoned(models.baseline()))
+    poisoned = recipes.NamedNetwork(lambda: _poisoned(models.baseline()), recipes.Recipe())
+    monkeypatch.setitem(recipes.MODELS, "baseline", poisoned)
     assert cli.main(["train", "--data", "synthetic", "--epochs", "2", "--quiet"]) == 1
     assert "learning rate" in capsys.readouterr().err
 

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from ffnn_lab import baseline, count_parameters, deep, wide_mlp
-from ffnn_lab.models import MODELS, build_model, small
-from ffnn_lab.train import RECIPES
+from ffnn_lab.models import small
+from ffnn_lab.recipes import MODELS, RECIPES, build_model
 
 
 def test_parameter_counts_are_the_lectures():

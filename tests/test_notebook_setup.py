@@ -8,7 +8,7 @@ import torch
 
 import ffnn_lab
 from ffnn_lab import InvalidInput, notebook
-from ffnn_lab.train import resolve_device
+from ffnn_lab.device import resolve_device
 
 
 def test_setup_prints_mode_source_and_device(capsys, monkeypatch):

@@ -6,7 +6,8 @@ import torch
 from torchvision import transforms
 
 from ffnn_lab import load_cifar2, prepare_cifar2, shift
-from ffnn_lab.tensors import augment, batches, mixup_batch, preload
+from ffnn_lab.data import preload
+from ffnn_lab.tensors import augment, batches, mixup_batch
 
 
 def test_preload_equals_totensor_then_normalize():

@@ -1,4 +1,4 @@
-"""The recipe, fit, evaluate and the lecture's other two regimes."""
+"""fit by recipe, its checks and its history; evaluate and predict."""
 
 import dataclasses
 import time
@@ -24,7 +24,7 @@ from ffnn_lab import (
     prepare_cifar2,
     wide_mlp,
 )
-from ffnn_lab.train import RECIPES, resolve_device, train_full_batch, train_per_sample
+from ffnn_lab.recipes import RECIPES
 
 KEYS = {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
 
@@ -178,43 +178,6 @@ def test_evaluate_and_predict_on_a_known_model():
     assert evaluate(model, data) == 0.75
 
 
-@pytest.mark.parametrize("loss_fn", [None, nn.CrossEntropyLoss()])
-def test_full_batch_makes_one_update_with_the_whole_gradient(data, loss_fn):
-    torch.manual_seed(0)
-    a, b = baseline(), baseline()
-    b.load_state_dict(a.state_dict())
-    losses = train_full_batch(a, data.train, epochs=1, lr=0.1, chunk=128, loss_fn=loss_fn)
-    loss = nn.functional.cross_entropy(b(data.train.x), data.train.y)
-    loss.backward()
-    with torch.no_grad():
-        for p in b.parameters():
-            p -= 0.1 * p.grad
-    assert losses[0] == pytest.approx(loss.item(), rel=1e-5)
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.allclose(p, q, atol=1e-6)
-
-
-def test_full_batch_refuses_a_loss_it_would_scale_wrongly(data):
-    with pytest.raises(InvalidInput, match="reduction='sum'.*reduction='mean'"):
-        train_full_batch(
-            baseline(), data.train, epochs=1, lr=0.1, loss_fn=nn.CrossEntropyLoss(reduction="sum")
-        )
-
-
-def test_per_sample_updates_every_sample():
-    torch.manual_seed(0)
-    data = TensorData(torch.randn(20, 3, 32, 32), torch.randint(0, 2, (20,)))
-    model = baseline()
-    steps = []
-    opt_step = torch.optim.SGD.step
-    torch.optim.SGD.step = lambda self, *a, **k: (steps.append(1), opt_step(self, *a, **k))[1]
-    try:
-        losses = train_per_sample(model, data, epochs=2, lr=1e-3)
-    finally:
-        torch.optim.SGD.step = opt_step
-    assert len(steps) == 40 and len(losses) == 2 and losses[1] < losses[0]
-
-
 @pytest.mark.parametrize(
     "bad, message",
     [
@@ -290,20 +253,6 @@ def test_an_exploding_loss_warns_with_the_same_advice(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrainingUnstable)
         fit(baseline(), data.train, epochs=2, lr=1e-2, progress=False)  # a healthy run is quiet
-
-
-@pytest.mark.parametrize("device", ["tpu", "gpu0", "cuda:x", "mps"])
-def test_resolve_device_names_what_was_asked(device):
-    with pytest.raises(InvalidInput, match=f"unknown device '{device}': use 'auto', 'cpu' or 'cuda'"):
-        resolve_device(device)
-
-
-def test_resolve_device():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(InvalidInput, match="device 'cuda' asked for, but this torch sees no CUDA"):
-            resolve_device("cuda")
 
 
 def test_fit_refuses_a_loss_it_would_report_wrongly():
