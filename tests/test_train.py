@@ -1,12 +1,14 @@
 """fit by recipe, its checks and its history; evaluate and predict."""
 
 import dataclasses
+import math
 import time
 import warnings
 
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
@@ -17,6 +19,7 @@ from ffnn_lab import (
     TrainingDiverged,
     TrainingUnstable,
     baseline,
+    eager,
     evaluate,
     fit,
     load_cifar2,
@@ -196,21 +199,64 @@ def test_bad_settings_are_explained(data, bad, message):
         Recipe(**bad)
 
 
-def test_onecycle_adamw_and_augmentation_run(data):
-    torch.manual_seed(0)
-    history = fit(
-        baseline(),
-        data.train,
-        data.val,
-        epochs=2,
-        lr=1e-3,
-        optimizer="adamw",
-        schedule="onecycle",
-        max_shift=2,
-        flip=True,
-        progress=False,
+@pytest.fixture
+def steps():
+    """Every optimiser step taken while the test runs: (optimiser type, its settings at that step)."""
+    taken = []
+    handle = register_optimizer_step_pre_hook(
+        lambda opt, args, kwargs: taken.append((type(opt), dict(opt.param_groups[0], params=None)))
     )
-    assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
+    yield taken
+    handle.remove()
+
+
+@pytest.mark.parametrize(
+    "recipe, optimiser",
+    [
+        (Recipe(epochs=2, lr=0.05, momentum=0.9, weight_decay=1e-3), torch.optim.SGD),
+        (
+            Recipe(
+                epochs=2,
+                lr=1e-3,
+                optimizer="adamw",
+                weight_decay=0.05,
+                schedule="onecycle",
+                max_shift=2,
+                flip=True,
+            ),
+            torch.optim.AdamW,
+        ),
+    ],
+    ids=["SGD with momentum", "AdamW, one-cycle, shifts and flips"],
+)
+def test_the_optimiser_schedule_and_augmentation_asked_for_are_the_ones_used(
+    data, steps, monkeypatch, recipe, optimiser
+):
+    made = []  # (max_shift, flip) asked of each augmentation, and the batch it made
+    real_augment = eager.augment
+    monkeypatch.setattr(
+        eager, "augment", lambda x, *a: made.append((a[:2], real_augment(x, *a))) or made[-1][1]
+    )
+    model, inputs = baseline(), []
+    model.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+    fit(model, data.train, recipe=recipe, progress=False)
+
+    assert len(steps) == recipe.epochs * math.ceil(len(data.train) / recipe.batch_size)
+    assert {kind for kind, _ in steps} == {optimiser}
+    settings = [group for _, group in steps]
+    assert {g["weight_decay"] for g in settings} == {recipe.weight_decay}
+    assert {g.get("momentum", 0.0) for g in settings} == {recipe.momentum}
+    lrs = [g["lr"] for g in settings]
+    if recipe.schedule == "constant":
+        assert set(lrs) == {recipe.lr}
+    else:  # one cycle: warm up from lr/25 to lr, then anneal to far below it
+        assert lrs[0] == pytest.approx(recipe.lr / 25) and max(lrs) == pytest.approx(recipe.lr)
+        assert 0 < lrs.index(max(lrs)) < len(lrs) - 1 and lrs[-1] < recipe.lr / 1000
+    if recipe.max_shift or recipe.flip:  # every batch augmented as asked, and that is what the model saw
+        assert [asked for asked, _ in made] == [(recipe.max_shift, recipe.flip)] * len(steps)
+        assert all(torch.equal(seen, batch) for seen, (_, batch) in zip(inputs, made, strict=True))
+    else:
+        assert made == []
 
 
 def test_mixup_is_seeded_and_changes_training(data):
