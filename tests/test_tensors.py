@@ -1,25 +1,11 @@
-"""The fast path: preloading, batching by index, shifts and batch-wide augmentation."""
+"""The fast path's batches: batching by index, shifts and batch-wide augmentation, mixup."""
 
 import random
 
 import torch
-from torchvision import transforms
 
-from ffnn_lab import load_cifar2, prepare_cifar2, shift
-from ffnn_lab.data import preload
+from ffnn_lab import prepare_cifar2, shift
 from ffnn_lab.tensors import augment, augmentation_draws, batches, mixup_batch
-
-
-def test_preload_equals_totensor_then_normalize():
-    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
-    slow = load_cifar2(
-        "synthetic", transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
-    )
-    fast = preload(load_cifar2("synthetic"), torch.tensor(mean), torch.tensor(std))
-    assert fast.x.shape == (600, 3, 32, 32) and fast.x.dtype == torch.float32
-    for i in (0, 17, 599):
-        img, label = slow[i]
-        assert torch.allclose(fast.x[i], img, atol=1e-5) and fast.y[i].item() == label
 
 
 def test_batches_cover_everything_once_and_reshuffle():
@@ -73,12 +59,6 @@ def test_augment_shifts_and_mirrors_each_image_as_drawn():
     assert all(
         torch.equal(f, o.flip(-1) if m else o) for f, o, m in zip(flipped_only, x, mirrors, strict=True)
     )
-
-
-def test_prepare_cifar2_summarises_and_normalises():
-    data = prepare_cifar2("synthetic")
-    assert "SYNTHETIC" in data.summary and len(data.train) == 600 and len(data.val) == 200
-    assert abs(data.train.x.mean().item()) < 0.2  # normalised with the training statistics
 
 
 def test_blend_mixes_each_image_with_a_partner_and_returns_its_label():
