@@ -1,7 +1,7 @@
-"""ffnn-lab: the package behind the feed-forward neural network notebooks.
+"""ffnn-lab's public face: the names the feed-forward neural network notebooks use.
 
-The names here are the ones the notebooks use; the plumbing behind them (recipes, the fast
-path's batching and augmentation, the grader) stays importable from its own module."""
+The plumbing behind them (the recipe registry, the fast path's batching and augmentation, the two
+training engines, the grader) stays importable from the module that owns it."""
 
 __version__ = "0.2.0"  # see CHANGELOG.md
 

@@ -1,5 +1,8 @@
-"""CIFAR-10 from any source, the CIFAR-2 subset, per-channel statistics, and CIFAR-2 prepared once as
-normalised tensors on the device (prepare_cifar2): everything between a copy on disk and training."""
+"""Everything between a CIFAR-10 copy and training: sources, CIFAR-2, statistics, tensors.
+
+CIFAR-10 from any source (official, an image-folder or array copy, synthetic), the hold-out carved
+from a copy without a test split, the CIFAR-2 subset by targets, per-channel statistics, and
+CIFAR-2 prepared once as normalised tensors on the device (prepare_cifar2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The eager loop, the one the notebooks teach: an epoch of minibatches, batch by batch (augment,
-forward, loss, zero_grad, backward, step), and the sums it keeps on the device (EpochSums)."""
+"""The eager loop: one training epoch, batch by batch, as the notebooks teach it.
+
+Per batch: augment, forward, loss, zero_grad, backward, step; the epoch's sums stay on the device
+(EpochSums, which the graph engine keeps too)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""The graph engine: fit's training epoch as one static function over preallocated device buffers,
-captured once as a CUDA graph so an epoch costs one copy and one replay instead of ~30 launches a batch.
+"""The graph engine: fit's training epoch captured once and replayed as one CUDA graph.
+
+The epoch is one static function over preallocated device buffers, so an epoch costs one copy and one
+replay instead of ~30 launches a batch.
 
 The captured epoch reads every random draw from a buffer: the host draws them with fit's own
-generator, in the eager loop's order (the permutation, then each batch's shifts and flips), and
+generator, in the eager loop's order (the permutation, then each batch's augmentation_draws), and
 copies them in with one transfer per epoch. So both engines see the same batches and the same
 augmentation, and give the same history and weights within float tolerance (exactly, on the CPU,
 where the static function simply runs eagerly: that is how the tests check it without a GPU).

@@ -1,5 +1,6 @@
-"""Named networks and how each is trained: the Recipe, its optimiser and schedule choices, and the
-registry that maps a model's name to its builder and its default recipe (the one list of models)."""
+"""How networks are trained: the Recipe, its choices, and the registry of named networks.
+
+The registry (MODELS) is the one list of models: a name maps to its builder and its default recipe."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The fast path's batches: shuffled minibatches drawn by index from tensors on the device, and
-augmentation of a whole batch at once (shifts, flips, mixup)."""
+"""The fast path's batches: minibatches drawn by index, and augmentation of whole batches.
+
+Shuffled batches from tensors already on the device; shifts, flips and mixup on a batch at once."""
 
 from __future__ import annotations
 

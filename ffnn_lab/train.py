@@ -1,4 +1,4 @@
-"""Training by recipe (fit: one of two engines, the history, the divergence checks) and evaluation."""
+"""Training by recipe and evaluation: fit (either engine, the history, its checks), evaluate, predict."""
 
 from __future__ import annotations
 
