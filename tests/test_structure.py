@@ -1,5 +1,6 @@
 """The package's shape: its imports run one way (no cycle, not even under TYPE_CHECKING or inside a
-function), and the command line loads the grader only for the grading commands."""
+function), the README's module map lists them in that order, and the command line loads the grader
+only for the grading commands."""
 
 import ast
 from pathlib import Path
@@ -72,3 +73,34 @@ def test_setting_up_a_notebook_does_not_need_the_training_loop():
     assert not {"ffnn_lab.train", "ffnn_lab.eager", "ffnn_lab.graphed"} & imported(
         MODULES["ffnn_lab.notebook"]
     )
+
+
+def readme_map() -> list[str]:
+    """The modules of the README's 'Inside the package' table, in its order."""
+    text = (PACKAGE.parent / "README.md").read_text()
+    section = text.split("## Inside the package\n", 1)[1].split("\n## ", 1)[0]
+    return [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+
+
+def entry_of(module: str) -> str:
+    """The table entry that holds a dotted module name: a file's own, or its package folder's."""
+    relative = module.split(".")[1:]
+    if not relative:
+        return "__init__.py"
+    return f"{relative[0]}/" if len(relative) > 1 or (PACKAGE / relative[0]).is_dir() else f"{relative[0]}.py"
+
+
+def test_the_readme_maps_every_module_and_each_imports_only_those_above_it():
+    rows = readme_map()
+    entries = {name: entry_of(name) for name in MODULES}
+    assert sorted(set(entries.values()) - set(rows)) == []  # every module has a row
+    assert sorted(set(rows) - set(entries.values())) == []  # and every row a module
+    assert len(rows) == len(set(rows))
+    row = {name: rows.index(entry) for name, entry in entries.items()}
+    upward = [
+        f"{name} imports {other}"
+        for name, path in MODULES.items()
+        for other in imported(path)
+        if row[other] > row[name] or (row[other] == row[name] and not rows[row[name]].endswith("/"))
+    ]
+    assert upward == []
