@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 
 from ffnn_lab import LabError, TensorData, fit, prepare_cifar2, shift, wide_mlp
-from ffnn_lab.train import RECIPES, resolve_device
+from ffnn_lab.device import resolve_device
+from ffnn_lab.recipes import RECIPES
 
 VARIANTS = {  # name: (recipe overrides, network width)
     "recipe": ({}, 768),

@@ -31,9 +31,9 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
 from ffnn_lab import Recipe, baseline, channel_stats, cifar2_indices, fit, graphed, load_cifar10, remap_label
-from ffnn_lab.data import find_source
-from ffnn_lab.tensors import preload
-from ffnn_lab.train import make_optimizer, resolve_device
+from ffnn_lab.data import find_source, preload
+from ffnn_lab.device import resolve_device
+from ffnn_lab.recipes import make_optimizer
 
 
 def median_time(fn, repeats: int) -> float:

@@ -15,13 +15,13 @@ from pathlib import Path
 import torch
 
 from .cache import write_text_atomic
-from .data import find_source
+from .data import HOLDOUT, SPLIT_SEED, find_source, prepare_cifar2, ways_out
+from .device import resolve_device
 from .errors import DataNotFoundError, InvalidInput, LabError, TrainingDiverged, TrainingUnstable
-from .grading.exercise import CEILING, MARGIN
-from .grading.pipeline import Budget
-from .models import MODELS, build_model, count_parameters
-from .tensors import prepare_cifar2
-from .train import OPTIMIZERS, RECIPES, SCHEDULES, Recipe, evaluate, fit, resolve_device
+from .labels import CIFAR2_SOURCE_LABELS
+from .models import count_parameters
+from .recipes import MODELS, OPTIMIZERS, RECIPES, SCHEDULES, Recipe, build_model
+from .train import evaluate, fit
 
 
 def _number(kind: type, ok, requirement: str):
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
         "130 interrupted (the finished epochs are still summarised)",
     )
     t.add_argument("--model", choices=list(MODELS), default="baseline")
-    r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.train.RECIPES)")
+    r = t.add_argument_group("recipe", "each defaults to the model's own recipe (ffnn_lab.recipes.RECIPES)")
     r.add_argument("--epochs", type=POSITIVE_INT, help=_defaults("epochs"))
     r.add_argument("--batch-size", type=POSITIVE_INT, help=_defaults("batch_size"))
     r.add_argument("--lr", type=POSITIVE, help="learning rate; " + _defaults("lr"))
@@ -98,20 +98,20 @@ def parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=0,
-        help="training seed: initial weights, shuffling, augmentation, dropout (default 0)",
+        help="training seed: initial weights, shuffling, augmentation, dropout (default %(default)s)",
     )
     t.add_argument("--data", help=data_help)
     t.add_argument(
         "--holdout",
         type=NON_NEGATIVE_INT,
-        default=2000,
-        help="validation images carved from train/ when the copy has no test/ (default 2000)",
+        default=HOLDOUT,
+        help="validation images carved from train/ when the copy has no test/ (default %(default)s)",
     )
     t.add_argument(
         "--split-seed",
         type=int,
-        default=0,
-        help="which images the hold-out takes (default 0); --seed leaves the split alone",
+        default=SPLIT_SEED,
+        help="which images the hold-out takes (default %(default)s); --seed leaves the split alone",
     )
     t.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     t.add_argument("--json", type=Path, help="write the run's summary and per-epoch history here")
@@ -120,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade exercise notebooks in a sandbox, on private images")
     g.add_argument("submissions", nargs="+", type=Path, help="notebooks, e.g. submissions/*/exercise.ipynb")
     g.add_argument("--data", help=data_help + "; graded on its test/ split, else on a hold-out never shown")
+    from .grading.policy import CEILING, MARGIN, Budget  # a leaf: the grader itself loads only to grade
+
     budget = Budget()
     g.add_argument(
         "--timeout",
@@ -168,10 +170,15 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--holdout",
         type=NON_NEGATIVE_INT,
-        default=2000,
-        help="images graded when the data has no test/ split (default 2000)",
+        default=HOLDOUT,
+        help="images graded when the data has no test/ split (default %(default)s)",
     )
-    g.add_argument("--split-seed", type=int, default=0, help="which images that hold-out takes (default 0)")
+    g.add_argument(
+        "--split-seed",
+        type=int,
+        default=SPLIT_SEED,
+        help="which images that hold-out takes (default %(default)s)",
+    )
     g.add_argument(
         "--no-sandbox",
         action="store_true",
@@ -210,12 +217,7 @@ FLAG_NAMES = {f.name: f.name for f in dataclasses.fields(Recipe)} | {
     "root": "data",
     "device": "device",
 }
-CLI_WAYS_OUT = """Ways out:
-  1. leave out --data (and FFNN_LAB_DATA): the official CIFAR-10 is downloaded on first use
-     (needs internet, ~170 MB, checksum-verified) into data-unversioned/ or $FFNN_LAB_ROOT
-  2. --data DIR (or FFNN_LAB_DATA=DIR): DIR/cifar-10-batches-py/, an image-folder copy
-     DIR/train/<class>/*.png|jpg, or an array copy DIR/train.npz
-  3. --data synthetic: a small made-up stand-in, for offline tests only"""
+WAYS_OUT = ways_out("no --data and no FFNN_LAB_DATA", "--data DIR", "--data synthetic")
 
 
 def in_flags(message: str) -> str:
@@ -242,7 +244,10 @@ def train(args: argparse.Namespace) -> int:
     source = find_source(args.data)
     data = prepare_cifar2(args.data, device, download=True, holdout=args.holdout, split_seed=args.split_seed)
     if len(data.val) == 0:
-        raise InvalidInput("the validation split is empty: use --holdout 2 or more (default 2000)")
+        raise InvalidInput(
+            f"the validation split is empty: use --holdout {len(CIFAR2_SOURCE_LABELS)} or more "
+            f"(default {HOLDOUT})"
+        )
     print(data.summary)
     torch.manual_seed(args.seed)
     model = build_model(args.model).to(device)
@@ -310,6 +315,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 def grade(args: argparse.Namespace) -> int:
     """Grade every submission, write the reports; 0 when every one was graded, pass or fail."""
+    from .grading.policy import Budget
     from .grading.runner import Options
     from .grading.runner import grade as run_grading
     from .grading.sandbox import SandboxUnavailable
@@ -357,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"train": train, "grade": grade, "grade-merge": grade_merge}[args.command](args)
     except DataNotFoundError as e:
-        print(f"ffnn-lab: error: {e.problem}\n{CLI_WAYS_OUT}", file=sys.stderr)
+        print(f"ffnn-lab: error: {e.problem}\n{WAYS_OUT}", file=sys.stderr)
         return 2
     except LabError as e:  # only the lab's own: any other exception is a bug and keeps its traceback
         print(f"ffnn-lab: error: {in_flags(str(e))}", file=sys.stderr)

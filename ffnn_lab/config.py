@@ -8,6 +8,7 @@ from pathlib import Path
 DATA_ENV = "FFNN_LAB_DATA"  # unset | a directory | "synthetic"
 ROOT_ENV = "FFNN_LAB_ROOT"  # where datasets and caches live
 QUICK_ENV = "FFNN_LAB_QUICK"  # "1": short runs for CI
+QUICK_EPOCHS = 3  # the most epochs any run trains in quick mode
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,8 @@
-"""CIFAR-10 from any source, the CIFAR-2 subset, and per-channel statistics."""
+"""Everything between a CIFAR-10 copy and training: sources, CIFAR-2, statistics, tensors.
+
+CIFAR-10 from any source (official, an image-folder or array copy, synthetic), the hold-out carved
+from a copy without a test split, the CIFAR-2 subset by targets, per-channel statistics, and
+CIFAR-2 prepared once as normalised tensors on the device (prepare_cifar2)."""
 
 from __future__ import annotations
 
@@ -26,20 +30,29 @@ from .labels import CIFAR2_SOURCE_LABELS, CLASSES, remap_label
 from .synthetic import synthetic_cifar10
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-HOLDOUT = 2000  # airplane and bird images carved from train/ for validation when a copy has no test split
-SPLIT_SEED = 0  # which images that hold-out takes
 
 
-WAYS_OUT = """Ways out:
-  1. download=True fetches the official CIFAR-10 (needs internet, ~170 MB, checksum-verified)
-     into the data root ($FFNN_LAB_ROOT, else data-unversioned/)
-  2. root=DIR, or FFNN_LAB_DATA=DIR, reads a copy: DIR/cifar-10-batches-py/ (official),
-     DIR/train/<class>/*.png|jpg (an image-folder copy) or DIR/train.npz (an array copy)
-  3. root="synthetic", or FFNN_LAB_DATA=synthetic: a small made-up stand-in, for offline tests only"""
+HOLDOUT = 2000  # validation images carved from train/ when a copy has no test split, half per class
+SPLIT_SEED = 0  # which images that hold-out takes; the training seed is another (fit's seed=)
+
+_WAYS_OUT = """Ways out:
+  1. {download}: the official CIFAR-10 is downloaded into the data root
+     ($FFNN_LAB_ROOT, else data-unversioned/): needs internet, ~170 MB, checksum-verified
+  2. {folder}, or FFNN_LAB_DATA=DIR: a copy in DIR, either cifar-10-batches-py/ (official),
+     train/<class>/*.png|jpg (an image-folder copy) or train.npz (an array copy)
+  3. {synthetic}, or FFNN_LAB_DATA=synthetic: a small made-up stand-in, for offline tests only"""
+
+
+def ways_out(
+    download: str = "download=True", folder: str = "root=DIR", synthetic: str = 'root="synthetic"'
+) -> str:
+    """What to do when no usable copy was found, in the caller's words for each knob (the command
+    line passes its flags; the defaults are the loaders' arguments)."""
+    return _WAYS_OUT.format(download=download, folder=folder, synthetic=synthetic)
 
 
 def carve_holdout(
-    targets: Sequence[int], n: int, split_seed: int = 0, labels: Sequence[int] = CIFAR2_SOURCE_LABELS
+    targets: Sequence[int], n: int, split_seed: int = SPLIT_SEED, labels: Sequence[int] = CIFAR2_SOURCE_LABELS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (train, holdout): n images stratified over labels, drawn with split_seed."""
     target_array = np.asarray(targets)
@@ -70,7 +83,7 @@ def _image_files(split_dir: Path) -> tuple[list[Path], list[int]]:
             raise DataNotFoundError(
                 f"{split_dir} has no folder {name!r}: an image-folder copy needs one folder "
                 f"per CIFAR-10 class ({', '.join(CLASSES)})",
-                WAYS_OUT,
+                ways_out(),
             )
         found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files += found
@@ -149,8 +162,8 @@ def image_folder_cifar10(
     target_transform: Callable | None = None,
     download: bool = False,
     *,
-    holdout: int = 2000,
-    split_seed: int = 0,
+    holdout: int = HOLDOUT,
+    split_seed: int = SPLIT_SEED,
 ) -> ArrayCIFAR10:
     """An image-folder copy of CIFAR-10 (DIR/train/<class>/*, or DIR/train.npz), labels in CIFAR-10's order.
 
@@ -215,7 +228,7 @@ def find_source(root: str | os.PathLike | None = None) -> Source:
         problem += f" (it looks like the train/ folder itself: point at {path.parent} instead)"
     if root is None:
         problem = f"{config.DATA_ENV}={os.environ.get(config.DATA_ENV)!r}: {problem}"
-    raise DataNotFoundError(problem, WAYS_OUT)
+    raise DataNotFoundError(problem, ways_out())
 
 
 def _official(root: Path, train: bool, transform, target_transform, download: bool) -> CIFAR10:
@@ -229,9 +242,11 @@ def _official(root: Path, train: bool, transform, target_transform, download: bo
         )
     except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
         hint = "" if download else " and download=False"
-        raise DataNotFoundError(f"No verified official CIFAR-10 under {root}{hint} ({e})", WAYS_OUT) from None
+        raise DataNotFoundError(
+            f"No verified official CIFAR-10 under {root}{hint} ({e})", ways_out()
+        ) from None
     except OSError as e:  # the download itself failed: no internet, proxy, disk full
-        raise DataNotFoundError(f"Downloading CIFAR-10 into {root} failed: {e}", WAYS_OUT) from None
+        raise DataNotFoundError(f"Downloading CIFAR-10 into {root} failed: {e}", ways_out()) from None
 
 
 def load_cifar10(
@@ -241,8 +256,8 @@ def load_cifar10(
     target_transform: Callable | None = None,
     download: bool = False,
     *,
-    holdout: int = 2000,
-    split_seed: int = 0,
+    holdout: int = HOLDOUT,
+    split_seed: int = SPLIT_SEED,
 ) -> VisionDataset:
     """CIFAR-10 from root (see find_source): the official copy, an image-folder or array copy, or
     "synthetic". download=True fetches the official copy when it is missing; where it is present,
@@ -272,8 +287,8 @@ def load_cifar2(
     target_transform: Callable | None = None,
     download: bool = False,
     *,
-    holdout: int = 2000,
-    split_seed: int = 0,
+    holdout: int = HOLDOUT,
+    split_seed: int = SPLIT_SEED,
 ) -> Subset:
     """Birds (1) vs airplanes (0): CIFAR-10 with the course's label map, as a Subset by targets.
 
@@ -349,3 +364,64 @@ def describe(dataset: Subset | VisionDataset) -> str:
     kind = dataset.note if isinstance(dataset, ArrayCIFAR10) else f"official CIFAR-10 at {dataset.root}"
     split = "train" if getattr(dataset, "train", True) else "validation"
     return f"{split}: {size:,} images, {kind}"
+
+
+@dataclass
+class TensorData:
+    """Normalised images x (N, 3, 32, 32) float32 and labels y (N,) int64, on one device."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+
+def preload(
+    dataset: Dataset, mean: torch.Tensor, std: torch.Tensor, device: str | torch.device = "cpu"
+) -> TensorData:
+    """Convert a CIFAR-like dataset (or Subset) once: uint8 -> float, HWC -> CHW, (x/255 - mean)/std."""
+    data, labels = to_arrays(dataset)
+    device = torch.device(device)
+    # Move bytes, not floats: the uint8 copy is 4x smaller, so the host-to-GPU transfer is too.
+    x = torch.from_numpy(data).to(device).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    std = torch.as_tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    x = x.sub_(mean).div_(std).contiguous()
+    return TensorData(x, torch.from_numpy(labels).to(device))
+
+
+@dataclass
+class Prepared:
+    """CIFAR-2 ready to train on: fast-path train/val tensors, the statistics used, and a summary."""
+
+    train: TensorData
+    val: TensorData
+    mean: torch.Tensor
+    std: torch.Tensor
+    summary: str
+
+
+def prepare_cifar2(
+    root: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    download: bool = False,
+    *,
+    holdout: int = HOLDOUT,
+    split_seed: int = SPLIT_SEED,
+) -> Prepared:
+    """CIFAR-2 train and validation preloaded on device, normalised with the training split's
+    per-channel CIFAR-10 statistics (as the lecture's Normalize uses). root and download as in
+    load_cifar10; holdout and split_seed choose the validation images when the copy has no test split.
+    Rows keep the source's order: an image-folder copy is sorted by class, so take random rows, not
+    the first n, for samples."""
+    full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, split_seed=split_seed)
+    mean, std = channel_stats(full.data)
+    train = Subset(full, cifar2_indices(full.targets))
+    val = load_cifar2(root, False, download=download, holdout=holdout, split_seed=split_seed)
+    summary = f"{describe(train)}\n{describe(val)}"
+    return Prepared(preload(train, mean, std, device), preload(val, mean, std, device), mean, std, summary)

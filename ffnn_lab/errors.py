@@ -1,4 +1,4 @@
-"""The errors ffnn_lab raises on purpose; each message says what to do next."""
+"""The errors ffnn_lab raises on purpose (each says what to do next), and how it quotes one."""
 
 from __future__ import annotations
 

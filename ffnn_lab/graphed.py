@@ -1,8 +1,10 @@
-"""The graph engine: fit's training epoch as one static function over preallocated device buffers,
-captured once as a CUDA graph so an epoch costs one copy and one replay instead of ~30 launches a batch.
+"""The graph engine: fit's training epoch captured once and replayed as one CUDA graph.
+
+The epoch is one static function over preallocated device buffers, so an epoch costs one copy and one
+replay instead of ~30 launches a batch.
 
 The captured epoch reads every random draw from a buffer: the host draws them with fit's own
-generator, in the eager loop's order (the permutation, then each batch's shifts and flips), and
+generator, in the eager loop's order (the permutation, then each batch's augmentation_draws), and
 copies them in with one transfer per epoch. So both engines see the same batches and the same
 augmentation, and give the same history and weights within float tolerance (exactly, on the CPU,
 where the static function simply runs eagerly: that is how the tests check it without a GPU).
@@ -13,16 +15,15 @@ from its own offsets into that generator, so they may differ from the eager loop
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from .data import TensorData
+from .eager import EpochSums
 from .errors import InvalidInput
-from .tensors import TensorData
-
-if TYPE_CHECKING:
-    from .train import Recipe
+from .recipes import Recipe
+from .tensors import apply_augmentation, augmentation_draws
 
 ENGINES = ("auto", "eager", "graph")
 # Whether engine="auto" picks the graph on CUDA: only on figures from a GPU where the graph matched the
@@ -57,25 +58,6 @@ def refusal(model: nn.Module, data: object, recipe: Recipe) -> str | None:
     return None
 
 
-class EpochSums:
-    """An epoch's summed loss and correct predictions, and its first batch's loss, kept on the device
-    (no host sync per batch) and updated in place (so a captured graph can too). seen counts the
-    samples: the eager loop adds as it goes, the graph's epoch sets it once."""
-
-    def __init__(self, device: torch.device, seen: int = 0) -> None:
-        self.loss = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self.first = torch.zeros((), device=device)
-        self.seen = seen
-
-    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor, first: bool = False) -> None:
-        """Count one batch; first=True also keeps its loss as the epoch's first."""
-        if first:
-            self.first.copy_(loss.detach())
-        self.loss += loss.detach() * len(y)
-        self.correct += (out.argmax(dim=1) == y).sum()
-
-
 class GraphedEpochs:
     """One training epoch over preallocated buffers, replayed as a CUDA graph (run eagerly on the CPU)."""
 
@@ -102,44 +84,21 @@ class GraphedEpochs:
         self.next_draws = self._draw()
 
     def _draw(self) -> torch.Tensor:
-        """This epoch's random draws on fit's generator, in the order the eager loop takes them."""
-        n, b, p = len(self.data), self.batch, self.shift
+        """This epoch's random draws on fit's generator, in the order the eager loop takes them: the
+        permutation, then each batch's augmentation_draws."""
+        n, b = len(self.data), self.batch
         order = torch.randperm(n, generator=self.gen)
-        rows = [torch.zeros(n, dtype=torch.long) for _ in range(3)]
-        for start in range(0, n, b):
-            part = slice(start, min(start + b, n))
-            size = part.stop - start
-            if p:  # as tensors.augment draws them: rows, then columns, then mirrors
-                rows[0][part] = torch.randint(0, 2 * p + 1, (size,), generator=self.gen)
-                rows[1][part] = torch.randint(0, 2 * p + 1, (size,), generator=self.gen)
-            if self.flip:
-                rows[2][part] = (torch.rand(size, generator=self.gen) < 0.5).long()
-        return torch.stack([order, *rows])
-
-    def _augment(self, x: torch.Tensor, part: slice) -> torch.Tensor:
-        """tensors.augment with its draws read from the buffer instead of a generator."""
-        n, c, h, w = x.shape
-        dev, p = x.device, self.shift
-        if p:
-            padded = nn.functional.pad(x, (p, p, p, p))
-            rows = (self.draws[1, part][:, None] + torch.arange(h, device=dev))[:, None, :, None]
-            cols = (self.draws[2, part][:, None] + torch.arange(w, device=dev))[:, None, None, :]
-            x = padded[
-                torch.arange(n, device=dev)[:, None, None, None],
-                torch.arange(c, device=dev)[None, :, None, None],
-                rows,
-                cols,
-            ]
-        if self.flip:
-            x = torch.where(self.draws[3, part].bool()[:, None, None, None], x.flip(-1), x)
-        return x
+        per_batch = [
+            augmentation_draws(min(b, n - start), self.shift, self.flip, self.gen) for start in range(0, n, b)
+        ]
+        return torch.cat([order[None], torch.cat(per_batch, dim=1)])
 
     def _step(self, part: slice) -> None:
         """One minibatch update, exactly as fit's eager loop does it, on static slices of the buffers."""
         idx = self.draws[0, part]
         x, y = self.data.x[idx], self.data.y[idx]
         if self.shift or self.flip:
-            x = self._augment(x, part)
+            x = apply_augmentation(x, self.draws[1:, part], self.shift, self.flip)
         out = self.model(x)
         loss = self.loss_fn(out, y)
         self.opt.zero_grad(set_to_none=True)

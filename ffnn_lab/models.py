@@ -1,8 +1,6 @@
-"""The course's fully connected networks, by name."""
+"""The course's fully connected networks: builders that return a fresh, untrained nn.Module."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from torch import nn
 
@@ -57,21 +55,6 @@ def wide_mlp(width: int = 768, depth: int = 3, dropout: float = 0.2) -> nn.Seque
         layers += [nn.Linear(size, width, bias=False), nn.BatchNorm1d(width), nn.GELU(), nn.Dropout(dropout)]
         size = width
     return nn.Sequential(*layers, nn.Linear(size, 2))
-
-
-MODELS: dict[str, Callable[[], nn.Module]] = {
-    "baseline": baseline,
-    "small": small,
-    "deep": deep,
-    "best": wide_mlp,
-}
-
-
-def build_model(name: str) -> nn.Module:
-    """A fresh model by name (see MODELS)."""
-    if name not in MODELS:
-        raise InvalidInput(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    return MODELS[name]()
 
 
 def count_parameters(model: nn.Module) -> int:

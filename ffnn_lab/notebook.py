@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import banner, quick_mode
+from .config import QUICK_EPOCHS, banner, quick_mode
+from .device import resolve_device
 from .errors import InvalidInput, TrainingDiverged
-from .train import resolve_device
 
 # libraries whose debug chatter would bury the lesson in a notebook's output
 NOISY_LOGGERS = ("matplotlib.font_manager", "PIL", "asyncio", "traitlets")
@@ -26,7 +26,7 @@ class Lab:
     quick: bool
     seed: int
 
-    def epochs(self, full: int, quick: int = 3) -> int:
+    def epochs(self, full: int, quick: int = QUICK_EPOCHS) -> int:
         """`full` epochs at full length; at most `quick` in quick mode (CI)."""
         return min(full, quick) if self.quick else full
 

@@ -1,54 +1,15 @@
-"""The fast path: CIFAR-2 preloaded once as normalised tensors on the device, minibatches drawn by
-index, and augmentation applied to a whole batch at once (shifts, flips, mixup)."""
+"""The fast path's batches: minibatches drawn by index, and augmentation of whole batches.
+
+Shuffled batches from tensors already on the device; shifts, flips and mixup on a batch at once."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
-from torch.utils.data import Dataset, Subset
 
-from .data import (
-    channel_stats,
-    cifar2_indices,
-    describe,
-    load_cifar2,
-    load_cifar10,
-    to_arrays,
-)
-from .labels import remap_label
-
-
-@dataclass
-class TensorData:
-    """Normalised images x (N, 3, 32, 32) float32 and labels y (N,) int64, on one device."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-
-def preload(
-    dataset: Dataset, mean: torch.Tensor, std: torch.Tensor, device: str | torch.device = "cpu"
-) -> TensorData:
-    """Convert a CIFAR-like dataset (or Subset) once: uint8 -> float, HWC -> CHW, (x/255 - mean)/std."""
-    data, labels = to_arrays(dataset)
-    device = torch.device(device)
-    # Move bytes, not floats: the uint8 copy is 4x smaller, so the host-to-GPU transfer is too.
-    x = torch.from_numpy(data).to(device).permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-    std = torch.as_tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-    x = x.sub_(mean).div_(std).contiguous()
-    return TensorData(x, torch.from_numpy(labels).to(device))
+from .data import TensorData
 
 
 def batches(
@@ -79,20 +40,33 @@ def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     return out
 
 
-def augment(
-    x: torch.Tensor, max_shift: int = 4, flip: bool = True, generator: torch.Generator | None = None
+def augmentation_draws(
+    n: int, max_shift: int, flip: bool, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """A batch randomly translated by up to max_shift pixels (zero padding) and mirrored left-right.
+    """A batch's random shifts and mirrors, drawn on the CPU: rows (vertical offset, horizontal offset,
+    mirror flag) of n int64 each, 0 where switched off; offsets run 0..2*max_shift, max_shift is none.
 
-    One gather for the whole batch, on x's device: no per-image Python and no PIL."""
+    The one place these draws are made, in this order, so the eager loop and the graph engine
+    (which draws a whole epoch ahead) take the same numbers from the same generator."""
+    draws = torch.zeros(3, n, dtype=torch.long)
+    if max_shift > 0:
+        draws[0] = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+        draws[1] = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    if flip:
+        draws[2] = torch.rand(n, generator=generator) < 0.5
+    return draws
+
+
+def apply_augmentation(x: torch.Tensor, draws: torch.Tensor, max_shift: int, flip: bool) -> torch.Tensor:
+    """x moved by draws' offsets (zero padding) and mirrored left-right where flagged, as
+    augmentation_draws made them; draws on x's device. One gather for the whole batch: no per-image
+    Python and no PIL."""
     n, c, h, w = x.shape
     if max_shift > 0:
         p = max_shift
         padded = torch.nn.functional.pad(x, (p, p, p, p))
-        oy = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device)
-        ox = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device)
-        rows = (oy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-        cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+        rows = (draws[0][:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+        cols = (draws[1][:, None] + torch.arange(w, device=x.device))[:, None, None, :]
         x = padded[
             torch.arange(n, device=x.device)[:, None, None, None],
             torch.arange(c, device=x.device)[None, :, None, None],
@@ -100,9 +74,16 @@ def augment(
             cols,
         ]
     if flip:
-        mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-        x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
+        x = torch.where(draws[2].bool()[:, None, None, None], x.flip(-1), x)
     return x
+
+
+def augment(
+    x: torch.Tensor, max_shift: int = 4, flip: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A batch randomly translated by up to max_shift pixels (zero padding) and mirrored left-right."""
+    draws = augmentation_draws(len(x), max_shift, flip, generator)
+    return apply_augmentation(x, draws.to(x.device), max_shift, flip)
 
 
 def mixup_batch(
@@ -118,35 +99,3 @@ def mixup_batch(
     lam = (rng or random).betavariate(alpha, alpha)
     partner = torch.randperm(len(y), generator=generator).to(x.device)
     return lam * x + (1 - lam) * x[partner], y[partner], lam
-
-
-@dataclass
-class Prepared:
-    """CIFAR-2 ready to train on: fast-path train/val tensors, the statistics used, and a summary."""
-
-    train: TensorData
-    val: TensorData
-    mean: torch.Tensor
-    std: torch.Tensor
-    summary: str
-
-
-def prepare_cifar2(
-    root: str | os.PathLike | None = None,
-    device: str | torch.device = "cpu",
-    download: bool = False,
-    *,
-    holdout: int = 2000,
-    split_seed: int = 0,
-) -> Prepared:
-    """CIFAR-2 train and validation preloaded on device, normalised with the training split's
-    per-channel CIFAR-10 statistics (as the lecture's Normalize uses). root and download as in
-    load_cifar10; holdout and split_seed choose the validation images when the copy has no test split.
-    Rows keep the source's order: an image-folder copy is sorted by class, so take random rows, not
-    the first n, for samples."""
-    full = load_cifar10(root, True, None, remap_label, download, holdout=holdout, split_seed=split_seed)
-    mean, std = channel_stats(full.data)
-    train = Subset(full, cifar2_indices(full.targets))
-    val = load_cifar2(root, False, download=download, holdout=holdout, split_seed=split_seed)
-    summary = f"{describe(train)}\n{describe(val)}"
-    return Prepared(preload(train, mean, std, device), preload(val, mean, std, device), mean, std, summary)

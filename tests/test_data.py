@@ -1,4 +1,4 @@
-"""CIFAR-2 by targets, per-channel statistics, and the uint8 view of any dataset."""
+"""CIFAR-2 by targets, per-channel statistics, the uint8 view of any dataset, and CIFAR-2 as tensors."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,16 @@ import torch
 from torch.utils.data import Subset
 from torchvision import transforms
 
-from ffnn_lab import channel_stats, cifar2_indices, load_cifar2, load_cifar10, to_arrays
+from ffnn_lab import (
+    channel_stats,
+    cifar2_indices,
+    describe,
+    load_cifar2,
+    load_cifar10,
+    prepare_cifar2,
+    to_arrays,
+)
+from ffnn_lab.data import preload
 from ffnn_lab.labels import remap_label
 
 
@@ -54,3 +63,27 @@ def test_arrays_follow_nested_subsets_and_target_transform():
     assert labels.tolist() == [remap_label(full.targets[8]), remap_label(full.targets[6])]
     with pytest.raises(TypeError, match=".data/.targets"):
         to_arrays(torch.utils.data.TensorDataset(torch.zeros(3)))
+
+
+def test_preload_equals_totensor_then_normalize():
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    slow = load_cifar2(
+        "synthetic", transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    )
+    fast = preload(load_cifar2("synthetic"), torch.tensor(mean), torch.tensor(std))
+    assert fast.x.shape == (600, 3, 32, 32) and fast.x.dtype == torch.float32
+    for i in (0, 17, 599):
+        img, label = slow[i]
+        assert torch.allclose(fast.x[i], img, atol=1e-5) and fast.y[i].item() == label
+
+
+def test_prepare_cifar2_normalises_both_splits_with_the_training_statistics():
+    data = prepare_cifar2("synthetic")
+    mean, std = channel_stats(load_cifar10("synthetic").data)  # all ten classes of the training split
+    assert torch.equal(data.mean, mean) and torch.equal(data.std, std)
+    for split, train in ((data.train, True), (data.val, False)):
+        expected = preload(load_cifar2("synthetic", train), mean, std)
+        assert torch.equal(split.x, expected.x) and torch.equal(split.y, expected.y)
+    assert (
+        data.summary == f"{describe(load_cifar2('synthetic'))}\n{describe(load_cifar2('synthetic', False))}"
+    )

@@ -14,6 +14,7 @@ from ffnn_lab import (
     fit,
     graphed,
     prepare_cifar2,
+    tensors,
     wide_mlp,
 )
 from ffnn_lab.models import tanh_mlp
@@ -61,23 +62,27 @@ def test_the_static_epoch_trains_as_the_eager_loop_does(data, model, changes):
     assert he[-1]["loss"] < he[0]["loss"]
 
 
-def test_the_draws_follow_the_eager_order(data):
-    """The buffer holds exactly what the eager loop draws: the permutation, then per batch the
-    row shifts, column shifts and mirror flags of tensors.augment."""
+def test_the_graph_draws_what_the_eager_loop_draws(data, monkeypatch):
+    """An epoch's buffer holds the eager loop's own random draws, taken from the same seed: its
+    permutation of the rows, then each batch's shifts and mirrors, in the order it takes them."""
     train, _ = data
-    gen = torch.Generator().manual_seed(1)
+    perms, augmentations = [], []
+    real_randperm, real_draws = torch.randperm, tensors.augmentation_draws
+    monkeypatch.setattr(torch, "randperm", lambda *a, **k: perms.append(real_randperm(*a, **k)) or perms[-1])
+    monkeypatch.setattr(
+        tensors, "augmentation_draws", lambda *a: augmentations.append(real_draws(*a)) or augmentations[-1]
+    )
+    recipe = Recipe(epochs=1, batch_size=64, max_shift=2, flip=True)
+    fit(tanh_mlp(8, 2), train, recipe=recipe, seed=1, progress=False, engine="eager")
+    assert len(perms) == 1 and len(augmentations) == 4  # 210 rows: batches of 64, 64, 64 and 18
+    eager = torch.cat([perms[0][None], torch.cat(augmentations, dim=1)])
+
     model = tanh_mlp(8, 2)
-    recipe = Recipe(batch_size=64, max_shift=2, flip=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(1)  # as fit seeds it
     runner = graphed.GraphedEpochs(model, train, recipe, torch.nn.CrossEntropyLoss(), opt, gen)
-    ref = torch.Generator().manual_seed(1)
-    assert torch.equal(runner.next_draws[0], torch.randperm(210, generator=ref))
-    for start in range(0, 210, 64):
-        part = slice(start, min(start + 64, 210))
-        size = part.stop - start
-        assert torch.equal(runner.next_draws[1, part], torch.randint(0, 5, (size,), generator=ref))
-        assert torch.equal(runner.next_draws[2, part], torch.randint(0, 5, (size,), generator=ref))
-        assert torch.equal(runner.next_draws[3, part].bool(), torch.rand(size, generator=ref) < 0.5)
+    assert torch.equal(runner.next_draws, eager)
+    assert eager[1:3].max() == 4 and eager[3].sum() > 0  # shifts and mirrors were drawn, not left at 0
 
 
 def test_auto_on_the_cpu_is_the_eager_loop(data, monkeypatch):

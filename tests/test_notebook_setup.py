@@ -8,7 +8,8 @@ import torch
 
 import ffnn_lab
 from ffnn_lab import InvalidInput, notebook
-from ffnn_lab.train import resolve_device
+from ffnn_lab.config import QUICK_EPOCHS
+from ffnn_lab.device import resolve_device
 
 
 def test_setup_prints_mode_source_and_device(capsys, monkeypatch):
@@ -24,7 +25,7 @@ def test_epochs_and_size_follow_quick_mode(monkeypatch, quick):
     monkeypatch.setenv("FFNN_LAB_QUICK", "1" if quick else "0")
     lab = ffnn_lab.setup(seed=0)
     assert lab.quick is quick
-    assert lab.epochs(100) == (3 if quick else 100)
+    assert lab.epochs(100) == (QUICK_EPOCHS if quick else 100)
     assert lab.epochs(2) == 2  # never more than the full count
     assert lab.epochs(30, quick=1) == (1 if quick else 30)
     assert lab.size(5_000, 500) == (500 if quick else 5_000)

@@ -39,15 +39,29 @@ def test_show_images_titles_and_no_clipping_warning():
     assert len(fig.axes[0].images) == 1
 
 
-def test_history_and_loss_curves():
+def lines(ax):
+    """Each line on ax as (label, x data, y data)."""
+    return [(line.get_label(), list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines]
+
+
+def test_history_plots_loss_and_both_accuracies_per_epoch():
     history = [
-        {"epoch": i, "loss": 1 / i, "train_accuracy": 0.5 + i / 10, "val_accuracy": 0.5} for i in range(1, 4)
+        {"epoch": i, "loss": 1 / i, "train_accuracy": 0.5 + i / 10, "val_accuracy": 0.4 + i / 20}
+        for i in range(1, 4)
     ]
-    fig = plots.plot_history(history, title="t")
-    loss_ax, acc_ax = fig.axes
-    assert list(loss_ax.lines[0].get_ydata()) == [1, 0.5, 1 / 3] and len(acc_ax.lines) == 2
-    fig = plots.plot_losses({"A": [3, 2], "B": [3, 1]})
-    assert [line.get_label() for line in fig.axes[0].lines] == ["A", "B"]
+    loss_ax, acc_ax = plots.plot_history(history, title="t").axes
+    assert [(x, y) for _, x, y in lines(loss_ax)] == [([1, 2, 3], [1, 0.5, 1 / 3])]
+    assert lines(acc_ax) == [
+        ("train", [1, 2, 3], [0.6, 0.7, 0.8]),
+        ("validation", [1, 2, 3], [0.45, 0.5, 0.55]),
+    ]
+    no_val = [{**h, "val_accuracy": None} for h in history]
+    assert [label for label, _, _ in lines(plots.plot_history(no_val).axes[1])] == ["train"]
+
+
+def test_loss_curves_each_named_over_its_own_steps():
+    fig = plots.plot_losses({"A": [3, 2], "B": [3, 1, 0.5]})
+    assert lines(fig.axes[0]) == [("A", [1, 2], [3, 2]), ("B", [1, 2, 3], [3, 1, 0.5])]
 
 
 def test_confusion_matrix_counts():
@@ -59,6 +73,8 @@ def test_confusion_matrix_counts():
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0", "1", "2", "2"]
 
 
-def test_shift_curves():
-    fig = plots.plot_shift_curves({"baseline": [0.8, 0.7, 0.6]}, [0, 1, 2])
-    assert list(fig.axes[0].lines[0].get_xdata()) == [0, 1, 2]
+def test_shift_curves_one_line_per_model_and_chance():
+    fig = plots.plot_shift_curves({"baseline": [0.8, 0.7, 0.6], "best": [0.9, 0.85, 0.7]}, [0, 1, 2])
+    *models, chance = lines(fig.axes[0])
+    assert models == [("baseline", [0, 1, 2], [0.8, 0.7, 0.6]), ("best", [0, 1, 2], [0.9, 0.85, 0.7])]
+    assert chance[0] == "chance" and set(chance[2]) == {0.5}

@@ -22,7 +22,7 @@ from ffnn_lab import (
 )
 from ffnn_lab import data as data_module
 from ffnn_lab.array_dataset import ArrayCIFAR10
-from ffnn_lab.data import find_source
+from ffnn_lab.data import find_source, ways_out
 
 
 def md5(path):
@@ -77,11 +77,14 @@ def test_official_missing_lists_the_ways_out(tmp_path, monkeypatch):
     monkeypatch.setenv("FFNN_LAB_ROOT", str(tmp_path))
     with pytest.raises(DataNotFoundError) as e:
         load_cifar10()  # default source: official copy under the data root, not downloaded
-    message = str(e.value)
-    for way in ("download=True", "FFNN_LAB_DATA", "synthetic"):
-        assert way in message
-    # a library error speaks Python: no command-line flags, no folder that only one machine has
-    assert "--" not in message and "ffnn-lab" not in message and "shared" not in message
+    assert e.value.problem.startswith(f"No verified official CIFAR-10 under {tmp_path} and download=False")
+    assert str(e.value) == f"{e.value.problem}\n{ways_out()}"
+    # the ways out speak Python: the loaders' arguments, no command-line flags
+    starts = ("  1. download=True: ", "  2. root=DIR, or FFNN_LAB_DATA=DIR: ", '  3. root="synthetic", or ')
+    assert all(
+        line.startswith(start) for line, start in zip(ways_out().splitlines()[1::2], starts, strict=True)
+    )
+    assert "--" not in ways_out() and "ffnn-lab" not in ways_out()
 
 
 def test_download_true_is_a_no_op_where_nothing_can_be_downloaded(tmp_path, official):

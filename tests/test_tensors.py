@@ -1,24 +1,11 @@
-"""The fast path: preloading, batching by index, shifts and batch-wide augmentation."""
+"""The fast path's batches: batching by index, shifts and batch-wide augmentation, mixup."""
 
 import random
 
 import torch
-from torchvision import transforms
 
-from ffnn_lab import load_cifar2, prepare_cifar2, shift
-from ffnn_lab.tensors import augment, batches, mixup_batch, preload
-
-
-def test_preload_equals_totensor_then_normalize():
-    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
-    slow = load_cifar2(
-        "synthetic", transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
-    )
-    fast = preload(load_cifar2("synthetic"), torch.tensor(mean), torch.tensor(std))
-    assert fast.x.shape == (600, 3, 32, 32) and fast.x.dtype == torch.float32
-    for i in (0, 17, 599):
-        img, label = slow[i]
-        assert torch.allclose(fast.x[i], img, atol=1e-5) and fast.y[i].item() == label
+from ffnn_lab import prepare_cifar2, shift
+from ffnn_lab.tensors import augment, augmentation_draws, batches, mixup_batch
 
 
 def test_batches_cover_everything_once_and_reshuffle():
@@ -43,26 +30,35 @@ def test_shift_moves_pixels_and_zero_fills():
     assert torch.equal(shift(x, 0, 0), x) and shift(x, 4, 0).eq(0).all()
 
 
-def test_augment_is_a_seeded_batch_of_shifts_and_flips():
+def test_augmentation_draws_only_what_is_switched_on():
+    gen = torch.Generator().manual_seed(0)
+    draws = augmentation_draws(500, 2, True, gen)
+    assert draws.shape == (3, 500) and draws.dtype == torch.long
+    assert set(draws[0].tolist()) == set(draws[1].tolist()) == {0, 1, 2, 3, 4} and set(draws[2].tolist()) == {
+        0,
+        1,
+    }
+    assert not torch.equal(draws[0], draws[1])  # rows and columns drawn apart
+    state = gen.get_state()
+    assert augmentation_draws(7, 0, False, gen).eq(0).all() and torch.equal(gen.get_state(), state)
+    only_flips = augmentation_draws(500, 0, True, gen)
+    assert only_flips[:2].eq(0).all() and only_flips[2].sum() > 0
+
+
+def test_augment_shifts_and_mirrors_each_image_as_drawn():
     x = torch.randn(32, 3, 8, 8)
     assert torch.equal(augment(x, 0, False), x)
-    a = augment(x, 2, True, torch.Generator().manual_seed(1))
-    b = augment(x, 2, True, torch.Generator().manual_seed(1))
-    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
-    # every output image is some shift of its input, mirrored or not
-    for i in range(32):
-        candidates = [
-            shift(img, dx, dy) for img in (x[i], x[i].flip(-1)) for dx in range(-2, 3) for dy in range(-2, 3)
-        ]
-        assert any(torch.equal(a[i], c) for c in candidates)
+    draws = augmentation_draws(32, 2, True, torch.Generator().manual_seed(1))
+    a = augment(x, 2, True, torch.Generator().manual_seed(1))  # the same draws, from the same seed
+    for i, (oy, ox, mirror) in enumerate(draws.T.tolist()):
+        moved = shift(x[i], 2 - ox, 2 - oy)  # an offset of max_shift is no move
+        assert torch.equal(a[i], moved.flip(-1) if mirror else moved)
+    assert {tuple(d) for d in draws.T.tolist()} != {(2, 2, 0)}  # some image did move or mirror
     flipped_only = augment(x, 0, True, torch.Generator().manual_seed(2))
-    assert all(torch.equal(f, o) or torch.equal(f, o.flip(-1)) for f, o in zip(flipped_only, x))
-
-
-def test_prepare_cifar2_summarises_and_normalises():
-    data = prepare_cifar2("synthetic")
-    assert "SYNTHETIC" in data.summary and len(data.train) == 600 and len(data.val) == 200
-    assert abs(data.train.x.mean().item()) < 0.2  # normalised with the training statistics
+    mirrors = augmentation_draws(32, 0, True, torch.Generator().manual_seed(2))[2]
+    assert all(
+        torch.equal(f, o.flip(-1) if m else o) for f, o, m in zip(flipped_only, x, mirrors, strict=True)
+    )
 
 
 def test_blend_mixes_each_image_with_a_partner_and_returns_its_label():

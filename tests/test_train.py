@@ -1,12 +1,14 @@
-"""The recipe, fit, evaluate and the lecture's other two regimes."""
+"""fit by recipe, its checks and its history; evaluate and predict."""
 
 import dataclasses
+import math
 import time
 import warnings
 
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
@@ -17,6 +19,7 @@ from ffnn_lab import (
     TrainingDiverged,
     TrainingUnstable,
     baseline,
+    eager,
     evaluate,
     fit,
     load_cifar2,
@@ -24,7 +27,7 @@ from ffnn_lab import (
     prepare_cifar2,
     wide_mlp,
 )
-from ffnn_lab.train import RECIPES, resolve_device, train_full_batch, train_per_sample
+from ffnn_lab.recipes import RECIPES
 
 KEYS = {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
 
@@ -178,43 +181,6 @@ def test_evaluate_and_predict_on_a_known_model():
     assert evaluate(model, data) == 0.75
 
 
-@pytest.mark.parametrize("loss_fn", [None, nn.CrossEntropyLoss()])
-def test_full_batch_makes_one_update_with_the_whole_gradient(data, loss_fn):
-    torch.manual_seed(0)
-    a, b = baseline(), baseline()
-    b.load_state_dict(a.state_dict())
-    losses = train_full_batch(a, data.train, epochs=1, lr=0.1, chunk=128, loss_fn=loss_fn)
-    loss = nn.functional.cross_entropy(b(data.train.x), data.train.y)
-    loss.backward()
-    with torch.no_grad():
-        for p in b.parameters():
-            p -= 0.1 * p.grad
-    assert losses[0] == pytest.approx(loss.item(), rel=1e-5)
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.allclose(p, q, atol=1e-6)
-
-
-def test_full_batch_refuses_a_loss_it_would_scale_wrongly(data):
-    with pytest.raises(InvalidInput, match="reduction='sum'.*reduction='mean'"):
-        train_full_batch(
-            baseline(), data.train, epochs=1, lr=0.1, loss_fn=nn.CrossEntropyLoss(reduction="sum")
-        )
-
-
-def test_per_sample_updates_every_sample():
-    torch.manual_seed(0)
-    data = TensorData(torch.randn(20, 3, 32, 32), torch.randint(0, 2, (20,)))
-    model = baseline()
-    steps = []
-    opt_step = torch.optim.SGD.step
-    torch.optim.SGD.step = lambda self, *a, **k: (steps.append(1), opt_step(self, *a, **k))[1]
-    try:
-        losses = train_per_sample(model, data, epochs=2, lr=1e-3)
-    finally:
-        torch.optim.SGD.step = opt_step
-    assert len(steps) == 40 and len(losses) == 2 and losses[1] < losses[0]
-
-
 @pytest.mark.parametrize(
     "bad, message",
     [
@@ -233,21 +199,64 @@ def test_bad_settings_are_explained(data, bad, message):
         Recipe(**bad)
 
 
-def test_onecycle_adamw_and_augmentation_run(data):
-    torch.manual_seed(0)
-    history = fit(
-        baseline(),
-        data.train,
-        data.val,
-        epochs=2,
-        lr=1e-3,
-        optimizer="adamw",
-        schedule="onecycle",
-        max_shift=2,
-        flip=True,
-        progress=False,
+@pytest.fixture
+def steps():
+    """Every optimiser step taken while the test runs: (optimiser type, its settings at that step)."""
+    taken = []
+    handle = register_optimizer_step_pre_hook(
+        lambda opt, args, kwargs: taken.append((type(opt), dict(opt.param_groups[0], params=None)))
     )
-    assert len(history) == 2 and history[-1]["val_accuracy"] > 0.6
+    yield taken
+    handle.remove()
+
+
+@pytest.mark.parametrize(
+    "recipe, optimiser",
+    [
+        (Recipe(epochs=2, lr=0.05, momentum=0.9, weight_decay=1e-3), torch.optim.SGD),
+        (
+            Recipe(
+                epochs=2,
+                lr=1e-3,
+                optimizer="adamw",
+                weight_decay=0.05,
+                schedule="onecycle",
+                max_shift=2,
+                flip=True,
+            ),
+            torch.optim.AdamW,
+        ),
+    ],
+    ids=["SGD with momentum", "AdamW, one-cycle, shifts and flips"],
+)
+def test_the_optimiser_schedule_and_augmentation_asked_for_are_the_ones_used(
+    data, steps, monkeypatch, recipe, optimiser
+):
+    made = []  # (max_shift, flip) asked of each augmentation, and the batch it made
+    real_augment = eager.augment
+    monkeypatch.setattr(
+        eager, "augment", lambda x, *a: made.append((a[:2], real_augment(x, *a))) or made[-1][1]
+    )
+    model, inputs = baseline(), []
+    model.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+    fit(model, data.train, recipe=recipe, progress=False)
+
+    assert len(steps) == recipe.epochs * math.ceil(len(data.train) / recipe.batch_size)
+    assert {kind for kind, _ in steps} == {optimiser}
+    settings = [group for _, group in steps]
+    assert {g["weight_decay"] for g in settings} == {recipe.weight_decay}
+    assert {g.get("momentum", 0.0) for g in settings} == {recipe.momentum}
+    lrs = [g["lr"] for g in settings]
+    if recipe.schedule == "constant":
+        assert set(lrs) == {recipe.lr}
+    else:  # one cycle: warm up from lr/25 to lr, then anneal to far below it
+        assert lrs[0] == pytest.approx(recipe.lr / 25) and max(lrs) == pytest.approx(recipe.lr)
+        assert 0 < lrs.index(max(lrs)) < len(lrs) - 1 and lrs[-1] < recipe.lr / 1000
+    if recipe.max_shift or recipe.flip:  # every batch augmented as asked, and that is what the model saw
+        assert [asked for asked, _ in made] == [(recipe.max_shift, recipe.flip)] * len(steps)
+        assert all(torch.equal(seen, batch) for seen, (_, batch) in zip(inputs, made, strict=True))
+    else:
+        assert made == []
 
 
 def test_mixup_is_seeded_and_changes_training(data):
@@ -290,20 +299,6 @@ def test_an_exploding_loss_warns_with_the_same_advice(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrainingUnstable)
         fit(baseline(), data.train, epochs=2, lr=1e-2, progress=False)  # a healthy run is quiet
-
-
-@pytest.mark.parametrize("device", ["tpu", "gpu0", "cuda:x", "mps"])
-def test_resolve_device_names_what_was_asked(device):
-    with pytest.raises(InvalidInput, match=f"unknown device '{device}': use 'auto', 'cpu' or 'cuda'"):
-        resolve_device(device)
-
-
-def test_resolve_device():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(InvalidInput, match="device 'cuda' asked for, but this torch sees no CUDA"):
-            resolve_device("cuda")
 
 
 def test_fit_refuses_a_loss_it_would_report_wrongly():

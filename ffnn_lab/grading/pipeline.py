@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import first_line
 from . import process
 from .exercise import GRADER_ENV
+from .policy import Budget
 from .reports import Row, clean
 from .sandbox import HOME, Limits, Sandbox, memfd
 from .split import Split
@@ -36,20 +37,6 @@ PHASE1_REASONS = {
     "export": "exporting `model` failed",
     "kernel": "the notebook's kernel died or did not start",
 }
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The grader's time budget for one submission, in seconds: the notebook's own timeout, then the
-    sandbox's start and the export around it, then scoring. No submission takes longer than `most`."""
-
-    timeout: float = 600
-    startup: float = 5
-    scoring: float = 20
-
-    @property
-    def most(self) -> float:
-        return self.timeout + self.startup + self.scoring
 
 
 @dataclass(frozen=True)

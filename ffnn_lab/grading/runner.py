@@ -20,8 +20,9 @@ import torch
 from ..data import HOLDOUT, SPLIT_SEED
 from ..errors import InvalidInput
 from . import process, sandbox
-from .exercise import CEILING, MARGIN, bar, reference_accuracy
-from .pipeline import Bar, Budget, Settings, grade_one
+from .exercise import reference_accuracy
+from .pipeline import Bar, Settings, grade_one
+from .policy import CEILING, MARGIN, Budget, bar
 from .reports import Row, write_feedback, write_reports
 from .split import Split, prepare_split
 from .submissions import submission_ids

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import find_source, load_cifar10, to_arrays
-from ..tensors import Prepared, prepare_cifar2
+from ..data import Prepared, find_source, load_cifar10, prepare_cifar2, to_arrays
 from .sandbox import memfd
 
 SANDBOX_DATA = "/data"
