@@ -5,58 +5,43 @@ training engines, the grader) stays importable from the module that owns it."""
 
 __version__ = "0.2.0"  # see CHANGELOG.md
 
-from . import exercises
-from .data import (
-    TensorData,
-    carve_holdout,
-    channel_stats,
-    cifar2_indices,
-    describe,
-    load_cifar2,
-    load_cifar10,
-    prepare_cifar2,
-    to_arrays,
-)
-from .errors import DataNotFoundError, InvalidInput, LabError, TrainingDiverged, TrainingUnstable
-from .labels import CIFAR2_CLASSES, CLASSES, LABEL_MAP, remap_label
-from .models import baseline, count_parameters, deep, wide_mlp
-from .notebook import setup
-from .recipes import Recipe
-from .tensors import shift
-from .train import evaluate, fit, predict
+import importlib
 
-__all__ = [
-    "__version__",
-    "CIFAR2_CLASSES",
-    "CLASSES",
-    "DataNotFoundError",
-    "InvalidInput",
-    "LABEL_MAP",
-    "LabError",
-    "Recipe",
-    "TensorData",
-    "TrainingDiverged",
-    "TrainingUnstable",
-    "baseline",
-    "carve_holdout",
-    "channel_stats",
-    "cifar2_indices",
-    "count_parameters",
-    "deep",
-    "describe",
-    "evaluate",
-    "exercises",
-    "fit",
-    "load_cifar10",
-    "load_cifar2",
-    "predict",
-    "prepare_cifar2",
-    "remap_label",
-    "setup",
-    "shift",
-    "to_arrays",
-    "wide_mlp",
-]
+# Each public name and the module that owns it. A name is imported when first used, so a program
+# that needs one small module (the grader's phase 1 in its sandbox needs none of torch, torchvision
+# or matplotlib) does not pay for all of them by importing the package.
+HOMES = {
+    "CIFAR2_CLASSES": "labels",
+    "CLASSES": "labels",
+    "DataNotFoundError": "errors",
+    "InvalidInput": "errors",
+    "LABEL_MAP": "labels",
+    "LabError": "errors",
+    "Recipe": "recipes",
+    "TensorData": "data",
+    "TrainingDiverged": "errors",
+    "TrainingUnstable": "errors",
+    "baseline": "models",
+    "carve_holdout": "data",
+    "channel_stats": "data",
+    "cifar2_indices": "data",
+    "count_parameters": "models",
+    "deep": "models",
+    "describe": "data",
+    "evaluate": "train",
+    "exercises": "exercises",  # the subpackage itself
+    "fit": "train",
+    "load_cifar10": "data",
+    "load_cifar2": "data",
+    "predict": "train",
+    "prepare_cifar2": "data",
+    "remap_label": "labels",
+    "setup": "notebook",
+    "shift": "tensors",
+    "to_arrays": "data",
+    "wide_mlp": "models",
+}
+__all__ = ["__version__", *HOMES]
 
 # Names 0.1 had here that a notebook 08 written against 0.1 (the graded exercise) uses, or could
 # take from the other notebooks, with where they went and the version that drops the hint itself:
@@ -73,8 +58,17 @@ MOVED = {
 
 
 def __getattr__(name: str):
+    if name in HOMES:
+        module = importlib.import_module(f".{HOMES[name]}", __name__)
+        value = module if HOMES[name] == name else getattr(module, name)
+        globals()[name] = value  # found once, then an ordinary attribute
+        return value
     if name in MOVED:
         raise AttributeError(
             f"ffnn_lab.{name} is gone since 0.2.0: use {MOVED[name][0]}", name=name, obj=None
         )
     raise AttributeError(f"module 'ffnn_lab' has no attribute {name!r}", name=name, obj=None)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -21,12 +21,13 @@ def fingerprint(files: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """Write arrays to an .npz file atomically: a crash leaves the old file or none, never half a file."""
+def save_arrays(path: Path, private: bool = False, **arrays: np.ndarray) -> None:
+    """Write arrays to an .npz file atomically: a crash leaves the old file or none, never half a file.
+    Readable by everyone (a shared cache), or by the owner alone when private (private source data)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
+        os.chmod(tmp, 0o600 if private else 0o644)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub misreads **kwargs
             f.flush()
@@ -35,6 +36,14 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def hidden_from_others(split_dir: Path) -> bool:
+    """Whether a copy's split folder is shut to other users: it, or the copy's own folder above it."""
+    try:
+        return not split_dir.stat().st_mode & 0o004 or not split_dir.parent.stat().st_mode & 0o001
+    except OSError:
+        return True
 
 
 def write_text_atomic(path: Path, text: str) -> None:

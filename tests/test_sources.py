@@ -221,6 +221,17 @@ def test_cache_is_reused_rebuilt_and_checked(tmp_path, monkeypatch):
     assert not list(cache.parent.glob("*.tmp"))
 
 
+def test_the_cache_of_a_private_copy_is_private_too(tmp_path):
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    write_folder(shared, "train", per_class=2)
+    write_folder(private, "train", per_class=2, seed=3)
+    private.chmod(0o700)  # e.g. the instructor's private test images
+    load_cifar10(shared, holdout=0)
+    load_cifar10(private, holdout=0)
+    modes = sorted(oct(p.stat().st_mode & 0o777) for p in cache_files(tmp_path))
+    assert modes == ["0o600", "0o644"]
+
+
 def test_cache_write_is_atomic(tmp_path, monkeypatch):
     src = tmp_path / "copy"
     write_folder(src, "train", per_class=1)
