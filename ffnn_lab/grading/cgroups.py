@@ -9,6 +9,7 @@ and the grader falls back to per-process limits and says so in its report.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -35,8 +36,9 @@ def _own_dirs() -> dict[str, Path]:
     return dirs
 
 
+@functools.lru_cache(maxsize=1)
 def unavailable() -> str | None:
-    """Why the sandboxes cannot have control groups here, or None when they can."""
+    """Why the sandboxes cannot have control groups here, or None when they can (asked once)."""
     dirs = _own_dirs()
     missing = [c for c in CONTROLLERS if c not in dirs]
     if missing:
