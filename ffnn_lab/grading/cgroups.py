@@ -100,11 +100,7 @@ class Group:
             alive = self.pids()
             if not alive:
                 return
-            for pid in alive:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            kill(alive)
             time.sleep(0.05)
 
     def remove(self) -> None:
@@ -119,6 +115,15 @@ class Group:
                     break
                 except OSError:  # the last processes are still being reaped
                     time.sleep(0.05)
+
+
+def kill(pids: list[int]) -> None:
+    """SIGKILL each of pids that still exists."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _pairs(text: str) -> dict[str, str]:
