@@ -143,13 +143,13 @@ def _still_has_gap(fn: Any) -> bool:
 
 @dataclass
 class Ban:
-    """What an exercise asks students to do without: torch functions seen at run time (by name,
-    however they are reached: torch.softmax, Tensor.softmax, F.softmax, nn.Softmax), and names
-    a function's code refers to (library helpers that are not torch functions)."""
+    """What an exercise asks students to do without: torch functions, seen at run time by name
+    however they are reached (torch.softmax, Tensor.softmax, F.softmax, nn.Softmax), and library
+    helpers given as (module, attribute), seen when called or when the code holds them."""
 
     say: str
     torch_names: frozenset[str] = field(default_factory=frozenset)
-    code_names: frozenset[str] = field(default_factory=frozenset)
+    helpers: tuple[tuple[Any, str], ...] = ()
 
 
 class _Recorder(TorchFunctionMode):
@@ -164,13 +164,13 @@ class _Recorder(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def names_in_code(fn: Any) -> set[str]:
-    """Every global and attribute name fn's code refers to, nested functions included, and the
-    names under which the objects it uses are known (so `from x import f as g` still shows f)."""
+def objects_held(fn: Any) -> list[Any]:
+    """The objects fn's code can reach by name: its globals and closure, nested functions
+    included (so `from x import f as g` at the top of a notebook still shows f)."""
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     if code is None:
-        return set()
+        return []
     names: set[str] = set()
     stack = [code]
     while stack:
@@ -178,10 +178,8 @@ def names_in_code(fn: Any) -> set[str]:
         names.update(current.co_names)
         stack.extend(c for c in current.co_consts if inspect.iscode(c))
     found = getattr(fn, "__globals__", {})
-    used = [found[n] for n in names if n in found]
-    used += [cell.cell_contents for cell in getattr(fn, "__closure__", None) or () if _filled(cell)]
-    aliases = {getattr(obj, "__name__", "") for obj in used}
-    return names | {a for a in aliases if isinstance(a, str)}
+    held = [found[n] for n in names if n in found]
+    return held + [cell.cell_contents for cell in getattr(fn, "__closure__", None) or () if _filled(cell)]
 
 
 def _filled(cell: Any) -> bool:
@@ -189,6 +187,35 @@ def _filled(cell: Any) -> bool:
         return cell.cell_contents is not None
     except ValueError:  # a closure variable not assigned yet
         return False
+
+
+@contextmanager
+def _watching(helpers: tuple[tuple[Any, str], ...]) -> Iterator[list[str]]:
+    """Replace each helper by a stand-in that notes the call, for the duration of the block."""
+    called: list[str] = []
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr in helpers]
+
+    def stand_in(attr: str, original: Callable) -> Callable:
+        @functools.wraps(original)
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            called.append(attr)
+            return original(*args, **kwargs)
+
+        return noted
+
+    try:
+        for owner, attr, original in originals:
+            setattr(owner, attr, stand_in(attr, original))
+        yield called
+    finally:
+        for owner, attr, original in originals:
+            setattr(owner, attr, original)
+
+
+def _broke(fn: Any, ban: Ban) -> bool:
+    # a banned helper held by the code counts even when this call happens not to reach it
+    banned = [getattr(owner, attr) for owner, attr in ban.helpers]
+    return any(any(obj is b for b in banned) for obj in objects_held(fn))
 
 
 def call(fn: Any, *args: Any, on: str = "", without: Ban | None = None, so_far: str = "") -> Any:
@@ -202,17 +229,18 @@ def call(fn: Any, *args: Any, on: str = "", without: Ban | None = None, so_far: 
         raise Verdict(NOT_CALLABLE.format(name=name, kind=f"a {type(fn).__name__}"))
     if does_nothing(fn):
         not_written(so_far)
-    if without is not None and names_in_code(fn) & without.code_names:
-        raise Verdict(BANNED.format(banned=without.say))
-    recorder = _Recorder() if without is not None and without.torch_names else None
+    ban = without or Ban("")
+    if _broke(fn, ban):
+        raise Verdict(BANNED.format(banned=ban.say))
+    recorder = _Recorder()
     try:
-        with recorder if recorder is not None else nullcontext():
+        with _watching(ban.helpers) as called, recorder if ban.torch_names else nullcontext():
             out = fn(*args)
     except Exception as error:  # a mistake in student code becomes one line, not a traceback
         what = f"{name} on {on}" if on else name
         raise Verdict(RAISED.format(what=what, error=_one_line(error))) from None
-    if without is not None and recorder is not None and recorder.names & without.torch_names:
-        raise Verdict(BANNED.format(banned=without.say))
+    if called or recorder.names & ban.torch_names:
+        raise Verdict(BANNED.format(banned=ban.say))
     if out is None:
         if _still_has_gap(fn):
             not_written(so_far)

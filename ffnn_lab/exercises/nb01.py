@@ -118,20 +118,24 @@ def check_class_counts(class_counts: Any) -> bool:
                 "are ten classes, so ten counts, a 0 for a class that does not occur (np.bincount "
                 "has minlength=10 for that)"
             )
+        if got == want:
+            continue
+        what = f"on a list of {len(targets)} labels"
         if len(targets) > 1 and np.isclose(sum(got), 1):
-            fail("your counts add up to 1: those are shares; count the labels instead")
-        if sum(got) != len(targets):
+            fail(f"{what} your counts add up to 1: those are shares; count the labels instead")
+        if got[:-1] == want[1:]:
+            fail(f"{what} your counts[0] is the number of 1s: counts[c] counts the labels equal to c, from 0")
+        if sorted(got) == sorted(want):
             fail(
-                f"on a list of {len(targets)} labels your counts add up to {sum(got):g}: every "
-                "label is counted exactly once"
+                f"{what} you have the right counts in another order (sorted by size?): counts[c] is class c's"
             )
-        if got != want:
-            wrong = next(c for c in range(10) if got[c] != want[c])
-            order = " (sorted by size?)" if sorted(got) == sorted(want) else ""
-            fail(
-                f"on a list of {len(targets)} labels counts[{wrong}] is {got[wrong]:g}: count "
-                f"the labels equal to {wrong}{order}"
-            )
+        wrong = next(c for c in range(10) if got[c] != want[c])
+        total = (
+            f" (yours add up to {sum(got):g}: every label is counted once)"
+            if sum(got) != len(targets)
+            else ""
+        )
+        fail(f"{what} counts[{wrong}] is {got[wrong]:g}: count the labels equal to {wrong}{total}")
     return right("one count per class, a 0 where a class is missing, read from the labels alone.")
 
 

@@ -7,8 +7,12 @@ from typing import Any
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
 from torchvision import transforms
 
+import ffnn_lab as ffnn_lab_package
+
+from .. import data as data_module
 from ..data import channel_stats
 from ..labels import CLASSES
 from .answers import fingerprint
@@ -17,11 +21,12 @@ from .judge import Ban, Numbers, call, check, fail, fresh, numbers, right, show
 # the vehicles' labels, fingerprinted (see answers.py): reading this module does not tell them
 VEHICLES = frozenset({"08386fea74cfe772", "46596c27db1e9940", "e6a002c88aa7a2e5", "0554289ebe9a6f1f"})
 NO_CHANNEL_STATS = Ban(
-    "ffnn_lab.channel_stats (write the reduction yourself)", code_names=frozenset({"channel_stats"})
+    "ffnn_lab.channel_stats (write the reduction yourself)",
+    helpers=((ffnn_lab_package, "channel_stats"), (data_module, "channel_stats")),
 )
 NO_NORMALIZE = Ban(
     "transforms.Normalize (write the broadcasting yourself)",
-    code_names=frozenset({"Normalize", "normalize"}),
+    helpers=((transforms, "Normalize"), (TF, "normalize")),  # Normalize calls TF.normalize
 )
 STD_RTOL = 2e-3  # a std divided by n or by n - 1 are both right on thousands of values
 
@@ -125,6 +130,8 @@ def _judge_normalized(got: Numbers, t: torch.Tensor, mean: Any, std: Any) -> Non
         fail("subtract the mean first, then divide by the std")
     if got.close((x - m) * s):
         fail("divide by the std instead of multiplying by it")
+    if got.close((x - s) / m):
+        fail("mean and std are swapped: subtract the mean, divide by the std")
     if got.close((x - m.reshape(3)) / s.reshape(3)):
         fail(
             f"on a tensor shaped {tuple(t.shape)} a mean shaped (3,) lines up with the last "

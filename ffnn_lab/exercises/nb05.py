@@ -165,6 +165,11 @@ def _judge_gradient(found: Numbers, logits: torch.Tensor, labels: torch.Tensor, 
     expected = want.numpy()
     if found.close(expected):
         return
+    if not np.isfinite(found.values).all():
+        fail(
+            f"on {what} your gradient has nan or inf: compute the softmax stably (subtract each "
+            "row's largest score first, or use torch.softmax)"
+        )
     soft = torch.softmax(z.detach(), dim=1).numpy()
     mistakes = [
         (-expected, "the sign is flipped: softmax(z) MINUS the one-hot target"),

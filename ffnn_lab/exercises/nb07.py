@@ -124,6 +124,8 @@ def _share_mistake(value: float, name: str, index: int, matrix: torch.Tensor) ->
         return f"{name}: divide by the number of true {kind} (their row), not by all images"
     if index > 0 and np.isclose(value, swapped):
         return f"{name}: rows are the truth and columns the answer; you read them the other way round"
+    if index == 2 and np.isclose(value, float(matrix[1, 0] / matrix[1].sum())):
+        return f"{name}: that is the share of birds called airplanes; the true airplanes are the first row"
     if index == 2 and np.isclose(value, 1 - want):
         return f"{name}: that is the share of airplanes recognised; count those the model called bird"
     if index == 1 and np.isclose(value, 1 - want):
