@@ -332,6 +332,17 @@ def count_with_torch(widths):
     return torch.tensor(sum(p.numel() for layer in layers for p in layer.parameters()))
 
 
+def count_recursive(widths):
+    if len(widths) < 2:
+        return 0
+    return widths[0] * widths[1] + widths[1] + count_recursive(widths[1:])
+
+
+def count_with_library(widths):
+    layers = [nn.Linear(a, b, device="meta") for a, b in zip(widths, widths[1:])]
+    return ffnn_lab.count_parameters(nn.Sequential(*layers))
+
+
 def softmax_rows(s):
     e = torch.exp(s - s.max(dim=1, keepdim=True).values)
     return e / e.sum(dim=1, keepdim=True)
@@ -927,7 +938,7 @@ CORPUS: dict[str, list[Attempt]] = {
         right("expression and zip", DEEP, count, says="for any widths"),
         right("numpy count, loop", np.int64(DEEP), count_loop),
         right("tensor count, numpy", torch.tensor(DEEP), count_numpy),
-        right("float count, torch layers", float(DEEP), count_with_torch),
+        right("float count, recursion", float(DEEP), count_recursive),
         mistake("deep: weights only", DEEP_WEIGHTS, count, says="weights only"),
         mistake("deep: a bias per input", DEEP_WEIGHTS + 3072 + 1024 + 512 + 128, count, says="OUTPUT unit"),
         mistake("deep: a layer missing", DEEP - 512 * 128 - 128, count, says="one layer is missing"),
@@ -936,6 +947,8 @@ CORPUS: dict[str, list[Attempt]] = {
         mistake("a + b", DEEP, lambda w: sum(a + b for a, b in zip(w, w[1:])) + sum(w[1:]), says="not a + b"),
         mistake("a text", DEEP, lambda w: str(count(w)), says="whole number"),
         shortcut("the deep count", DEEP, lambda w: 3737474, says="you gave 3,737,474"),
+        shortcut("layers built and counted", DEEP, count_with_torch, says="without nn.Linear"),
+        shortcut("count_parameters", DEEP, count_with_library, says="without nn.Linear"),
     ],
     "nb04.check_softmax_rows": [
         right("max and keepdim", softmax_rows, says="stable"),

@@ -150,6 +150,7 @@ class Ban:
     say: str
     torch_names: frozenset[str] = field(default_factory=frozenset)
     helpers: tuple[tuple[Any, str], ...] = ()
+    code_names: frozenset[str] = field(default_factory=frozenset)  # names distinctive enough to ban
 
 
 class _Recorder(TorchFunctionMode):
@@ -164,21 +165,24 @@ class _Recorder(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def objects_held(fn: Any) -> list[Any]:
-    """The objects fn's code can reach by name: its globals and closure, nested functions
-    included (so `from x import f as g` at the top of a notebook still shows f)."""
-    fn = getattr(fn, "__func__", fn)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
+def names_used(fn: Any) -> set[str]:
+    """The global and attribute names fn's code refers to, nested functions included."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     names: set[str] = set()
-    stack = [code]
+    stack = [code] if code is not None else []
     while stack:
         current = stack.pop()
         names.update(current.co_names)
         stack.extend(c for c in current.co_consts if inspect.iscode(c))
+    return names
+
+
+def objects_held(fn: Any) -> list[Any]:
+    """The objects fn's code can reach by name: its globals and closure (so `from x import f as
+    g` at the top of a notebook still shows f)."""
+    fn = getattr(fn, "__func__", fn)
     found = getattr(fn, "__globals__", {})
-    held = [found[n] for n in names if n in found]
+    held = [found[n] for n in names_used(fn) if n in found]
     return held + [cell.cell_contents for cell in getattr(fn, "__closure__", None) or () if _filled(cell)]
 
 
@@ -215,7 +219,9 @@ def _watching(helpers: tuple[tuple[Any, str], ...]) -> Iterator[list[str]]:
 def _broke(fn: Any, ban: Ban) -> bool:
     # a banned helper held by the code counts even when this call happens not to reach it
     banned = [getattr(owner, attr) for owner, attr in ban.helpers]
-    return any(any(obj is b for b in banned) for obj in objects_held(fn))
+    if any(any(obj is b for b in banned) for obj in objects_held(fn)):
+        return True
+    return bool(ban.code_names & names_used(fn))
 
 
 def call(fn: Any, *args: Any, on: str = "", without: Ban | None = None, so_far: str = "") -> Any:
@@ -295,9 +301,15 @@ def _to_numpy(value: Any) -> tuple[np.ndarray, float]:
         if not parts:
             return np.zeros(0), 0.0
         return np.stack([p[0] for p in parts]), max(p[1] for p in parts)
+    if isinstance(value, set | frozenset):
+        return _to_numpy(sorted(value))
+    if isinstance(value, Iterator):  # a generator or map: its items
+        return _to_numpy(list(value))
     if isinstance(value, str | bytes) or value is None:
         raise TypeError(type(value).__name__)
     array = np.asarray(value)
+    if array.dtype == object and array.ndim == 0:
+        array = np.asarray(float(value))  # a Fraction or Decimal; raises TypeError if it is not a number
     if array.dtype == object or np.issubdtype(array.dtype, np.complexfloating):
         raise TypeError(type(value).__name__)
     eps = _eps(array.dtype) if not isinstance(value, float) else float(np.finfo(np.float64).eps)
@@ -358,8 +370,10 @@ def letter(value: Any, options: str) -> str:
     text = str(value).strip().lower()
     for word in ("option", "answer"):
         text = text.removeprefix(word).strip()
-    text = re.sub(r"^[\s(\[{'\"]+|[\s)\]}.:'\"]+$", "", text)
+    alone = re.fullmatch(r"[(\[{'\"]*\s*([a-z])\s*[)\]}.:'\"]*", text)
+    explained = re.match(r"[(\[]?([a-z])[)\].:]\s", text)  # "b) because ...", not "a network ..."
+    found = alone or explained
     choices = ", ".join(f'"{o}"' for o in options)
-    if len(text) != 1 or text not in options:
+    if found is None or found[1] not in options:
         fail(f"answer with one letter: {choices} (you gave {value!r})")
-    return text
+    return found[1]

@@ -27,6 +27,7 @@ NO_CHANNEL_STATS = Ban(
 NO_NORMALIZE = Ban(
     "transforms.Normalize (write the broadcasting yourself)",
     helpers=((transforms, "Normalize"), (TF, "normalize")),  # Normalize calls TF.normalize
+    code_names=frozenset({"Normalize"}),  # transforms.v2.Normalize too
 )
 STD_RTOL = 2e-3  # a std divided by n or by n - 1 are both right on thousands of values
 

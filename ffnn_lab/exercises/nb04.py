@@ -9,6 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
+import ffnn_lab as ffnn_lab_package
+
+from .. import models as models_module
 from ..models import count_parameters, deep
 from .judge import Ban, call, check, fail, fresh, is_gap, not_written, numbers, right, show, whole
 from .sealed import SEALED
@@ -19,6 +22,10 @@ NO_SOFTMAX = Ban(
     torch_names=frozenset(
         {"softmax", "_softmax", "log_softmax", "special_softmax", "special_log_softmax", "softmin"}
     ),
+)
+NO_BUILDING = Ban(
+    "nn.Linear or count_parameters (count the weights and biases yourself)",
+    helpers=((nn, "Linear"), (ffnn_lab_package, "count_parameters"), (models_module, "count_parameters")),
 )
 UNTRAINED = Sealed("nb04.untrained-98", SEALED["nb04.untrained-98"])
 
@@ -72,7 +79,11 @@ def check_parameter_count(deep_parameters: Any, count_parameters_by_hand: Any) -
     for widths in _width_lists(rng):
         shown = "-".join(map(str, widths))
         out = call(
-            count_parameters_by_hand, list(widths), on=f"widths {widths}", so_far="deep_parameters is right."
+            count_parameters_by_hand,
+            list(widths),
+            on=f"widths {widths}",
+            without=NO_BUILDING,
+            so_far="deep_parameters is right.",
         )
         count = whole(out, f"the count for {shown}")
         if count != count_parameters(nn.Sequential(*_linears(widths))):

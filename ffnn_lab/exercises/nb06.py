@@ -102,7 +102,8 @@ class _Probe(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.graph_recorded |= torch.is_grad_enabled()
-        return self.linear(self.drop(x))
+        # answered on the input's device, so a loop that moves batches to a GPU works as well
+        return self.linear(self.drop(x.to(self.linear.weight.device))).to(x.device)
 
 
 def _loader(gen: torch.Generator) -> tuple[DataLoader, dict[str, float], str]:

@@ -79,16 +79,20 @@ def _pair(out: Any) -> tuple[np.ndarray, Any]:
 
 
 def _mixup_cases(gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor, float, torch.Tensor, str]]:
-    """Batches drawn now: (x, y, lam, partner, description); lam never 0.5, where swapped weights
-    would go unseen; the last batch has no bird at all."""
+    """Batches drawn now: (x, y, lam, partner, description); lam never 0.5 and some image paired
+    with one of the other class, where swapped or missing weights would go unseen; the last
+    batch has no bird at all."""
     cases = []
     for birds in (True, True, False):
         n = int(torch.randint(3, 9, (1,), generator=gen))
         x = torch.randn(n, 3, 32, 32, generator=gen)
+        order = torch.randperm(n, generator=gen)
+        partner = torch.empty_like(order)
+        partner[order] = order.roll(-1)  # one cycle through the batch: no image is its own partner
         y = torch.randint(0, 2, (n,), generator=gen) if birds else torch.zeros(n, dtype=torch.long)
-        y[:2] = torch.tensor([0, 1]) if birds else y[:2]
+        if birds:
+            y[0], y[partner[0]] = 0, 1
         lam = round(float(torch.rand(1, generator=gen)) * 0.3 + (0.6 if birds else 0.05), 3)
-        partner = torch.roll(torch.randperm(n, generator=gen), 1)
         cases.append(
             (x, y, lam, partner, f"a batch of {n}, lam = {lam}" + ("" if birds else ", no bird in it"))
         )
