@@ -588,6 +588,13 @@ def with_flips(x, max_shift, generator):
     return tensors.apply_augmentation(x, draws, max_shift, True)
 
 
+def one_shift_per_pair(x, max_shift, generator):
+    d = torch.randint(
+        -max_shift, max_shift + 1, ((len(x) + 1) // 2, 2), generator=generator
+    ).repeat_interleave(2, 0)
+    return torch.stack([ffnn_lab.shift(img, dx, dy) for img, (dx, dy) in zip(x, d.tolist())])
+
+
 def fixed_pattern(x, max_shift, generator):
     moves = [(dx, dy) for dy in range(-max_shift, max_shift + 1) for dx in range(-max_shift, max_shift + 1)]
     return torch.stack([ffnn_lab.shift(img, *moves[i % len(moves)]) for i, img in enumerate(x)])
@@ -1128,6 +1135,7 @@ CORPUS: dict[str, list[Attempt]] = {
         mistake("upper bound left out", exclusive_bound, says="upper bound is left out"),
         mistake("dx equals dy", diagonal_only, says="combinations"),
         mistake("flips", with_flips, says="mirrored"),
+        mistake("one shift per pair", one_shift_per_pair, says="same shift as the image before"),
         shortcut("a fixed pattern", fixed_pattern, says="fixed pattern"),
     ],
     "nb07.check_pixel_weights": [
@@ -1174,7 +1182,13 @@ CORPUS: dict[str, list[Attempt]] = {
             says="birds called airplanes",
         ),
         mistake("percent", lambda m: tuple(100 * v for v in read_confusion(m)), MATRIX, says="percentage"),
-        mistake("rounded", lambda m: tuple(round(v, 2) for v in read_confusion(m)), MATRIX, says="rounded"),
+        right("rounded to two decimals", lambda m: tuple(round(v, 2) for v in read_confusion(m)), MATRIX),
+        mistake(
+            "rounded to one decimal",
+            lambda m: tuple(round(v, 1) for v in read_confusion(m)),
+            MATRIX,
+            says="one decimal",
+        ),
         shortcut(
             "the notebook's numbers", lambda m: (0.8215, 0.831, 0.188), MATRIX, says="accuracy = 0.8215"
         ),

@@ -184,6 +184,12 @@ def _moves(m: int) -> list[tuple[int, int]]:
     return [(dx, dy) for dy in range(-m, m + 1) for dx in range(-m, m + 1)]
 
 
+def _same(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per image, whether a and b hold the same values (to float round-off, so a shift made by
+    interpolating at whole pixels counts)."""
+    return torch.isclose(a, b, rtol=1e-5, atol=1e-5).flatten(1).all(dim=1)
+
+
 def _offsets(x: torch.Tensor, out: torch.Tensor, m: int) -> list[tuple[int, int] | None]:
     """For each image, the (dx, dy) within m that turns x[i] into out[i], or None. A few pixels
     name each image's candidate move cheaply; the whole image then confirms it."""
@@ -196,12 +202,12 @@ def _offsets(x: torch.Tensor, out: torch.Tensor, m: int) -> list[tuple[int, int]
         rows, cols = r - dy, col - dx
         inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
         moved = x[:, c, rows.clamp(0, h - 1), cols.clamp(0, w - 1)] * inside
-        for i in (moved == seen).all(dim=1).nonzero().flatten().tolist():
+        for i in _same(moved, seen).nonzero().flatten().tolist():
             candidate[i] = candidate[i] or (dx, dy)
     found: list[tuple[int, int] | None] = [None] * n
     for move in set(candidate) - {None}:
         idx = [i for i in range(n) if candidate[i] == move]
-        confirmed = (shift(x[idx], *move) == out[idx]).flatten(1).all(dim=1).tolist()  # type: ignore[misc]
+        confirmed = _same(shift(x[idx], *move), out[idx]).tolist()  # type: ignore[misc]
         for i, ok in zip(idx, confirmed):
             found[i] = move if ok else None
     return found
@@ -211,8 +217,7 @@ def _unmatched_reason(x: torch.Tensor, out: torch.Tensor, m: int) -> str:
     """Why some images are not the input moved by at most m pixels."""
 
     def all_match(candidates: list[torch.Tensor]) -> bool:
-        hits = torch.stack([(c == out).flatten(1).all(dim=1) for c in candidates]).any(dim=0)
-        return bool(hits.all())
+        return bool(torch.stack([_same(c, out) for c in candidates]).any(dim=0).all())
 
     shifted = [shift(x, *move) for move in _moves(m)]
     if all_match(shifted + [s.flip(-1) for s in shifted]):
@@ -256,6 +261,12 @@ def _judge_draws(moves: list[tuple[int, int]], m: int) -> None:
         fail(
             f"over {len(moves)} images only {combos} of the {(2 * m + 1) ** 2} combinations (dx, dy) "
             "occur: draw dx and dy separately"
+        )
+    repeats = sum(a == b for a, b in zip(moves, moves[1:]))
+    if repeats > len(moves) * (3 / combos + 0.05):  # drawn independently: about 1 in `combos`
+        fail(
+            f"over {len(moves)} images, {repeats} take the same shift as the image before them: "
+            "draw a new shift for every image, not one per group"
         )
     pairs = len(set(zip(moves, moves[1:])))
     if pairs < len(moves) // 4:
