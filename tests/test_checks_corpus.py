@@ -998,7 +998,7 @@ CORPUS: dict[str, list[Attempt]] = {
         mistake("a", "a", EXPLAINED, says="initialisation"),
         mistake("c", "c", EXPLAINED, says="still a guess"),
         mistake("d", "d", EXPLAINED, says="whatever the weights"),
-        mistake("a word", "b", "yes", says="1 words"),
+        mistake("a word", "b", "yes", says="1 word:"),
         mistake("not text", "b", 42, says="text in quotes"),
         shortcut("every letter", "abcd", EXPLAINED, says="one letter"),
     ],

@@ -185,6 +185,15 @@ def test_every_call_draws_fresh_inputs():
     assert len(seen) > 1
 
 
+def test_a_right_choice_without_its_explanation_asks_for_one(capsys):
+    ok, out = said(capsys, nb04.check_argmax_answer, "(B)")
+    assert not ok and out.startswith("✏️ Not answered yet: (b) ") and "now put your explanation" in out
+    ok, out = said(capsys, nb09.check_which_figure, "(c)")
+    assert not ok and out.startswith(ex.NOT_WRITTEN) and "(So far: your choice is right.)" in out
+    ok, out = said(capsys, nb09.check_which_figure, "b")
+    assert not ok and out.startswith("❌ Not yet: (b) ") and "Model answer" not in out
+
+
 # --- answers in any reasonable form --------------------------------------------------------
 
 

@@ -160,7 +160,9 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.names: set[str] = set()
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(
+        self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
         self.names.add(getattr(func, "__name__", ""))
         return func(*args, **(kwargs or {}))
 

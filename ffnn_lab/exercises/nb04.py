@@ -140,7 +140,7 @@ def check_softmax_rows(fn: Any) -> bool:
 
 
 @check
-def check_argmax_answer(answer: Any, explanation: Any) -> bool:
+def check_argmax_answer(answer: Any, explanation: Any = ...) -> bool:
     """answer: the letter about an untrained network's confident-looking output; explanation:
     when the most likely label can be acted on."""
     chosen, why = judge_choice(UNTRAINED, answer, "abcd")

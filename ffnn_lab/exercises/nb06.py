@@ -205,9 +205,9 @@ def _offsets(x: torch.Tensor, out: torch.Tensor, m: int) -> list[tuple[int, int]
         for i in _same(moved, seen).nonzero().flatten().tolist():
             candidate[i] = candidate[i] or (dx, dy)
     found: list[tuple[int, int] | None] = [None] * n
-    for move in set(candidate) - {None}:
+    for move in {c for c in candidate if c is not None}:
         idx = [i for i in range(n) if candidate[i] == move]
-        confirmed = _same(shift(x[idx], *move), out[idx]).tolist()  # type: ignore[misc]
+        confirmed = _same(shift(x[idx], *move), out[idx]).tolist()
         for i, ok in zip(idx, confirmed):
             found[i] = move if ok else None
     return found

@@ -213,7 +213,7 @@ def _judge_cost(value: Numbers, p: torch.Tensor, is_bird: torch.Tensor, t: float
 
 
 @check
-def check_decision(threshold: Any, mean_cost: Any, explanation: Any) -> bool:
+def check_decision(threshold: Any, mean_cost: Any = ..., explanation: Any = ...) -> bool:
     """threshold: p(bird) above which saying bird is cheaper when a missed bird costs 9 false
     alarms; mean_cost(p_bird, is_bird, threshold): the average cost per image of that rule."""
     value = number(answered(threshold), "threshold")

@@ -60,7 +60,7 @@ def _judge_standard_error(fn: Any, rng: np.random.Generator) -> None:
 
 
 @check
-def check_which_figure(answer: Any, standard_error: Any, explanation: Any) -> bool:
+def check_which_figure(answer: Any, standard_error: Any = ..., explanation: Any = ...) -> bool:
     """answer: which accuracy estimates the recipe's accuracy on new images without bias;
     standard_error(accuracy, n): that figure's sampling noise; explanation: why the others are optimistic."""
     chosen, why = judge_choice(WHICH_FIGURE, answer, "abcd")

@@ -10,7 +10,7 @@ from typing import Any
 from .answers import opened
 from .judge import Verdict, fail, is_gap, letter, not_written
 
-MIN_WORDS = 12  # "two or three sentences": fewer words than this is not an explanation yet
+MIN_WORDS = 6  # asked for two or three sentences: fewer words than this is no explanation yet
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ def explanation_feedback(question: Sealed, key: Any, explanation: Any, praise: s
         fail(f"`explanation` should be text in quotes, but it is a {type(explanation).__name__}")
     words = len(explanation.split())
     if words < MIN_WORDS:
-        fail(f"`explanation` has {words} words: say why, in two or three sentences of your own")
+        fail(
+            f"`explanation` has {words} word{'s' * (words != 1)}: say why, in two or three "
+            "sentences of your own"
+        )
     ideas = [(idea, re.search(pattern, explanation, re.IGNORECASE)) for pattern, idea in model["ideas"]]
     found = [idea for idea, hit in ideas if hit]
     missing = [idea for idea, hit in ideas if not hit]
