@@ -188,6 +188,7 @@ def test_every_call_draws_fresh_inputs():
 def test_a_right_choice_without_its_explanation_asks_for_one(capsys):
     ok, out = said(capsys, nb04.check_argmax_answer, "(B)")
     assert not ok and out.startswith("✏️ Not answered yet: (b) ") and "now put your explanation" in out
+    assert said(capsys, nb04.check_argmax_answer, "b", "...")[1] == out  # the release's string gap
     ok, out = said(capsys, nb09.check_which_figure, "(c)")
     assert not ok and out.startswith(ex.NOT_WRITTEN) and "(So far: your choice is right.)" in out
     ok, out = said(capsys, nb09.check_which_figure, "b")

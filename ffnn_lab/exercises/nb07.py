@@ -161,22 +161,6 @@ def check_confusion_reading(fn: Any, matrix: Any = None) -> bool:
     return right("rows are the truth, columns the answer, and each class's share is divided by its row.")
 
 
-def _cost_cases(gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
-    """Validation-like (p_bird, is_bird) drawn now, judged at several thresholds; no p equals a
-    threshold, so > and >= give the same calls."""
-    n = int(torch.randint(20, 80, (1,), generator=gen))
-    is_bird = torch.randint(0, 2, (n,), generator=gen)
-    is_bird[:2] = torch.tensor([0, 1])
-    p = (torch.rand(n, generator=gen) * 0.98 + 0.01).round(decimals=3)
-    low, high, middle = (float(torch.rand(1, generator=gen)) for _ in range(3))
-    # well below, well above, and just below one half, each off the 3-decimal grid of p
-    thresholds = [
-        round(a + b * draw, 2) + 0.0005
-        for (a, b), draw in zip(((0.05, 0.25), (0.6, 0.35), (0.33, 0.12)), (low, high, middle))
-    ]
-    return [(p, is_bird, t) for t in thresholds]
-
-
 def _costs(
     p: torch.Tensor, is_bird: torch.Tensor, t: float, miss: float = MISSED_BIRD, alarm: float = FALSE_ALARM
 ) -> float:
@@ -185,13 +169,10 @@ def _costs(
     return ((miss * counts[2] + alarm * counts[1]) / len(p)).item()
 
 
-def _judge_cost(value: Numbers, p: torch.Tensor, is_bird: torch.Tensor, t: float) -> None:
-    if value.close(_costs(p, is_bird, t)):
-        return
-    n = len(p)
-    said = f"on {n} images at threshold {t:g} you gave {float(value.values):.4g}"
-    mistakes = [
-        (_costs(p, is_bird, t) * n, "that is the total cost; the mean is per image"),
+def _cost_slips(p: torch.Tensor, is_bird: torch.Tensor, t: float) -> list[tuple[float, str]]:
+    """The mean cost the usual slips give, with what each one missed."""
+    return [
+        (_costs(p, is_bird, t) * len(p), "that is the total cost; the mean is per image"),
         (
             _costs(p, is_bird, t, FALSE_ALARM, MISSED_BIRD),
             "the costs are swapped: a MISSED bird costs 9, a false alarm 1",
@@ -203,10 +184,35 @@ def _judge_cost(value: Numbers, p: torch.Tensor, is_bird: torch.Tensor, t: float
         ),
         (
             _costs(p, is_bird, 0.5),
-            "the threshold is not used: you called bird from p(bird) > 0.5 whatever the threshold",
+            "the threshold is not used: you called bird from p(bird) > 0.5 whatever it is",
         ),
     ]
-    for value_if, reason in mistakes:
+
+
+def _cost_cases(gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """Validation-like (p_bird, is_bird) drawn now, judged at several thresholds: well below one
+    half, well above, and just below. No p equals a threshold (so > and >= make the same calls),
+    and no two slips give the same cost, so each one is told apart; drawn again until so."""
+    while True:
+        n = int(torch.randint(40, 100, (1,), generator=gen))
+        is_bird = torch.randint(0, 2, (n,), generator=gen)
+        p = (torch.rand(n, generator=gen) * 0.98 + 0.01).round(decimals=3)
+        draws = [float(torch.rand(1, generator=gen)) for _ in range(3)]
+        spans = ((0.05, 0.25), (0.6, 0.35), (0.33, 0.12))
+        thresholds = [round(a + b * draw, 2) + 0.0005 for (a, b), draw in zip(spans, draws)]
+        apart = True
+        for t in thresholds[:2]:  # just below one half, the argmax slip may well agree
+            values = sorted([_costs(p, is_bird, t)] + [v for v, _ in _cost_slips(p, is_bird, t)])
+            apart &= all(b - a > 1e-3 for a, b in zip(values, values[1:]))
+        if apart:
+            return [(p, is_bird, t) for t in thresholds]
+
+
+def _judge_cost(value: Numbers, p: torch.Tensor, is_bird: torch.Tensor, t: float) -> None:
+    if value.close(_costs(p, is_bird, t)):
+        return
+    said = f"on {len(p)} images at threshold {t:g} you gave {float(value.values):.4g}"
+    for value_if, reason in _cost_slips(p, is_bird, t):
         if value.close(value_if):
             fail(f"{said}: {reason}")
     fail(f"{said}: a missed bird (a bird called airplane) costs 9, a false alarm 1; average over the images")

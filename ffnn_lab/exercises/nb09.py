@@ -180,7 +180,7 @@ def _scale(p: float) -> float:
 def _dropout_cases(gen: torch.Generator) -> list[tuple[torch.Tensor, float, torch.Tensor, str]]:
     cases = []
     for dtype, p in ((torch.float32, None), (torch.float64, None), (torch.float32, 0.0)):
-        n, d = int(torch.randint(2, 9, (1,), generator=gen)), int(torch.randint(5, 40, (1,), generator=gen))
+        n, d = int(torch.randint(4, 9, (1,), generator=gen)), int(torch.randint(10, 40, (1,), generator=gen))
         share = round(float(torch.rand(1, generator=gen)) * 0.6 + 0.15, 3) if p is None else p
         h = torch.randn(n, d, generator=gen, dtype=dtype)
         keep = torch.rand(n, d, generator=gen) >= share
@@ -199,6 +199,8 @@ def _judge_dropout(found: np.ndarray, h: torch.Tensor, p: float, keep: torch.Ten
         if np.all(found[kept] == 0):
             fail(f"on {what} you silenced the units the mask keeps: keep is True where a unit stays on")
         fail(f"on {what} some dropped units (keep False) are not exactly 0: use the mask you are given")
+    if np.any(found[kept] == 0):
+        fail(f"on {what} some units the mask keeps are 0: use the mask you are given, not a new one")
     if np.allclose(found[kept], h64[kept] * factor, atol=tol):
         return
     if p == 0:

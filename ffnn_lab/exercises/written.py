@@ -50,7 +50,7 @@ def explanation_feedback(question: Sealed, key: Any, explanation: Any, praise: s
     model = question.model(key)
     if model is None:
         raise RuntimeError(f"no model answer sealed for {question.topic}")
-    if is_gap(explanation):
+    if is_gap(explanation) or (isinstance(explanation, str) and not explanation.strip(" .\n")):
         raise Verdict(
             f"✏️ Not answered yet: {praise} That much is right; now put your explanation in "
             "`explanation` (a string) and run this check again: it then shows a model answer."
