@@ -362,6 +362,11 @@ def softmax_rows_loop(s):
     return torch.stack(rows)
 
 
+def softmax_row_min(s):
+    e = torch.exp(s - s.min(dim=1, keepdim=True).values)
+    return e / e.sum(dim=1, keepdim=True)
+
+
 def softmax_global_max(s):
     e = torch.exp(s - s.max())
     return e / e.sum(dim=1, keepdim=True)
@@ -965,6 +970,7 @@ CORPUS: dict[str, list[Attempt]] = {
         right("loop over rows", softmax_rows_loop),
         mistake("no max", lambda s: torch.exp(s) / torch.exp(s).sum(dim=1, keepdim=True), says="nan or inf"),
         mistake("global max", softmax_global_max, says="rows far apart"),
+        mistake("row minimum", softmax_row_min, says="run from -1,000 to +1,000"),
         mistake(
             "columns",
             lambda s: (

@@ -92,7 +92,8 @@ def check_parameter_count(deep_parameters: Any, count_parameters_by_hand: Any) -
 
 
 def _score_batches(gen: torch.Generator) -> list[tuple[torch.Tensor, str]]:
-    """Scores drawn now: random, huge, rows far apart from each other, square, one row, float64."""
+    """Scores drawn now: random, huge, rows far apart from each other, one row spread from -1,000
+    to +1,000 (subtracting its smallest score overflows), square, one row, float64."""
     n, c = int(torch.randint(2, 8, (1,), generator=gen)), int(torch.randint(2, 6, (1,), generator=gen))
     n += n == c  # a square batch comes later, on purpose
     scores = torch.randn(n, c, generator=gen) * 3
@@ -102,6 +103,7 @@ def _score_batches(gen: torch.Generator) -> list[tuple[torch.Tensor, str]]:
         (scores, f"random scores shaped ({n}, {c})"),
         (scores + 1000, "scores near 1,000"),
         (scores + offsets, "rows far apart (one near -1,000, another near +1,000)"),
+        (torch.linspace(-1000, 1000, c + 1).view(1, -1), "a row whose scores run from -1,000 to +1,000"),
         (square, f"a square batch shaped ({c}, {c})"),
         (torch.randn(1, c + 1, generator=gen), "one row"),
         (scores.double(), "float64 scores"),

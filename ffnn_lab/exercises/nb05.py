@@ -30,6 +30,7 @@ def _batches(gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor, str
     n, c = int(torch.randint(3, 9, (1,), generator=gen)) | 1, int(torch.randint(3, 6, (1,), generator=gen))
     first = torch.randn(n, c, generator=gen) * 3
     first_labels = torch.randint(0, c - 1, (n,), generator=gen)
+    first_labels[0] = c - 2  # so one_hot(labels) alone has c - 1 columns, never one that broadcasts
     huge = torch.randn(n + 2, 2, generator=gen) * 300
     one = torch.randn(1, c, generator=gen)
     wide = torch.randn(n, c + 2, generator=gen, dtype=torch.float64) * 3
