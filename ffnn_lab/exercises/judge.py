@@ -9,6 +9,7 @@ import inspect
 import random
 import re
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -144,12 +145,12 @@ def _still_has_gap(fn: Any) -> bool:
 @dataclass
 class Ban:
     """What an exercise asks students to do without: torch functions, seen at run time by name
-    however they are reached (torch.softmax, Tensor.softmax, F.softmax, nn.Softmax), and library
-    helpers given as (module, attribute), seen when called or when the code holds them."""
+    however they are reached (torch.softmax, Tensor.softmax, F.softmax, nn.Softmax), and Python
+    helpers (functions or methods), seen when their code runs, whatever name reached them."""
 
     say: str
     torch_names: frozenset[str] = field(default_factory=frozenset)
-    helpers: tuple[tuple[Any, str], ...] = ()
+    helpers: tuple[Callable, ...] = ()
     code_names: frozenset[str] = field(default_factory=frozenset)  # names distinctive enough to ban
 
 
@@ -196,32 +197,30 @@ def _filled(cell: Any) -> bool:
 
 
 @contextmanager
-def _watching(helpers: tuple[tuple[Any, str], ...]) -> Iterator[list[str]]:
-    """Replace each helper by a stand-in that notes the call, for the duration of the block."""
+def _watching(helpers: tuple[Callable, ...]) -> Iterator[list[str]]:
+    """Note every call of the helpers' code during the block (a profile hook: it sees a helper
+    however it was reached, through the package, an alias or a method)."""
+    codes = {h.__code__: h.__name__ for h in helpers if hasattr(h, "__code__")}
     called: list[str] = []
-    originals = [(owner, attr, getattr(owner, attr)) for owner, attr in helpers]
+    if not codes:
+        yield called
+        return
 
-    def stand_in(attr: str, original: Callable) -> Callable:
-        @functools.wraps(original)
-        def noted(*args: Any, **kwargs: Any) -> Any:
-            called.append(attr)
-            return original(*args, **kwargs)
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code in codes:
+            called.append(codes[frame.f_code])
 
-        return noted
-
+    previous = sys.getprofile()
+    sys.setprofile(profile)
     try:
-        for owner, attr, original in originals:
-            setattr(owner, attr, stand_in(attr, original))
         yield called
     finally:
-        for owner, attr, original in originals:
-            setattr(owner, attr, original)
+        sys.setprofile(previous)
 
 
 def _broke(fn: Any, ban: Ban) -> bool:
     # a banned helper held by the code counts even when this call happens not to reach it
-    banned = [getattr(owner, attr) for owner, attr in ban.helpers]
-    if any(any(obj is b for b in banned) for obj in objects_held(fn)):
+    if any(any(obj is helper for helper in ban.helpers) for obj in objects_held(fn)):
         return True
     return bool(ban.code_names & names_used(fn))
 

@@ -10,9 +10,6 @@ import torch
 import torchvision.transforms.functional as TF
 from torchvision import transforms
 
-import ffnn_lab as ffnn_lab_package
-
-from .. import data as data_module
 from ..data import channel_stats
 from ..labels import CLASSES
 from .answers import fingerprint
@@ -20,13 +17,10 @@ from .judge import Ban, Numbers, call, check, fail, fresh, numbers, right, show
 
 # the vehicles' labels, fingerprinted (see answers.py): reading this module does not tell them
 VEHICLES = frozenset({"08386fea74cfe772", "46596c27db1e9940", "e6a002c88aa7a2e5", "0554289ebe9a6f1f"})
-NO_CHANNEL_STATS = Ban(
-    "ffnn_lab.channel_stats (write the reduction yourself)",
-    helpers=((ffnn_lab_package, "channel_stats"), (data_module, "channel_stats")),
-)
+NO_CHANNEL_STATS = Ban("ffnn_lab.channel_stats (write the reduction yourself)", helpers=(channel_stats,))
 NO_NORMALIZE = Ban(
     "transforms.Normalize (write the broadcasting yourself)",
-    helpers=((transforms, "Normalize"), (TF, "normalize")),  # Normalize calls TF.normalize
+    helpers=(transforms.Normalize.forward, TF.normalize),
     code_names=frozenset({"Normalize"}),  # transforms.v2.Normalize too
 )
 STD_RTOL = 2e-3  # a std divided by n or by n - 1 are both right on thousands of values

@@ -8,9 +8,6 @@ from typing import Any
 import numpy as np
 import torch
 
-import ffnn_lab as ffnn_lab_package
-
-from .. import data as data_module
 from ..data import cifar2_indices
 from ..labels import CLASSES
 from .answers import fingerprint
@@ -18,10 +15,7 @@ from .judge import Ban, call, check, fail, fresh, number, numbers, right, show
 
 # the classes the naive map lets through, fingerprinted (see answers.py)
 NAIVE_KEPT = frozenset({"09f0ed5ad9fc7b35", "3521cf129e8a3aa8", "3e91220f03cb8562"})
-NO_CIFAR2_INDICES = Ban(
-    "ffnn_lab.cifar2_indices (write the filter yourself)",
-    helpers=((ffnn_lab_package, "cifar2_indices"), (data_module, "cifar2_indices")),
-)
+NO_CIFAR2_INDICES = Ban("ffnn_lab.cifar2_indices (write the filter yourself)", helpers=(cifar2_indices,))
 
 
 def _positions(value: Any, n: int, what: str) -> list[int]:

@@ -9,9 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import ffnn_lab as ffnn_lab_package
-
-from .. import models as models_module
 from ..models import count_parameters, deep
 from .judge import Ban, call, check, fail, fresh, is_gap, not_written, numbers, right, show, whole
 from .sealed import SEALED
@@ -25,7 +22,7 @@ NO_SOFTMAX = Ban(
 )
 NO_BUILDING = Ban(
     "nn.Linear or count_parameters (count the weights and biases yourself)",
-    helpers=((nn, "Linear"), (ffnn_lab_package, "count_parameters"), (models_module, "count_parameters")),
+    helpers=(nn.Linear.__init__, count_parameters),
 )
 UNTRAINED = Sealed("nb04.untrained-98", SEALED["nb04.untrained-98"])
 
