@@ -1,81 +1,146 @@
-"""Checks for notebook 04: a parameter count by hand, a batched softmax, argmax versus cost."""
+"""Checks for notebook 04: parameters counted by hand, a batched softmax, what an untrained
+network's confidence is worth."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
+from torch import nn
 
 from ..models import count_parameters, deep
-from . import FAILED, attempt, check, not_yet, returned_nothing, right
+from .judge import Ban, call, check, fail, fresh, is_gap, not_written, numbers, right, show, whole
+from .sealed import SEALED
+from .written import Sealed, explanation_feedback, judge_choice
 
-SIZES = (3072, 1024, 512, 128, 2)
+NO_SOFTMAX = Ban(
+    "torch.softmax",
+    torch_names=frozenset(
+        {"softmax", "_softmax", "log_softmax", "special_softmax", "special_log_softmax", "softmin"}
+    ),
+)
+NO_BUILDING = Ban(
+    "nn.Linear or count_parameters (count the weights and biases yourself)",
+    helpers=(nn.Linear.__init__, count_parameters),
+)
+UNTRAINED = Sealed("nb04.untrained-98", SEALED["nb04.untrained-98"])
 
 
-@check
-def check_deep_parameters(count: int) -> bool:
-    """count must be the number of parameters of the 3072-1024-512-128-2 network."""
-    if isinstance(count, bool) or not isinstance(count, int):
-        return not_yet(f"write a whole number (an int expression is fine), got {type(count).__name__}")
-    want = count_parameters(deep())
-    pairs = list(zip(SIZES, SIZES[1:]))
-    weights = sum(a * b for a, b in pairs)
-    if count == want:
-        return right("weights a x b plus b biases for every Linear(a, b), over all four layers.")
+def _linears(widths: list[int]) -> list[nn.Linear]:
+    # on the meta device: the layers have shapes but no memory, so big widths cost nothing
+    return [nn.Linear(a, b, device="meta") for a, b in zip(widths, widths[1:])]
+
+
+def _count_mistake(count: int, widths: list[int]) -> str:
+    """What a wrong parameter count for Linear layers between widths most likely missed."""
+    layers = _linears(widths)
+    weights = sum(layer.weight.numel() for layer in layers)
     if count == weights:
-        return not_yet("you counted the weights only: each Linear(a, b) also has b biases")
-    if count == weights + sum(a for a, _ in pairs):
-        return not_yet("each Linear(a, b) has one bias per OUTPUT unit (b), not per input")
-    if count < want and any(count == want - a * b - b for a, b in pairs):
-        return not_yet("one layer is missing: 3072-1024-512-128-2 has four Linear layers")
-    return not_yet("off: count b x a weights plus b biases for each of the four Linear(a, b) layers")
+        return "you counted the weights only: each Linear(a, b) also has b biases"
+    if count == weights + sum(layer.in_features for layer in layers):
+        return "each Linear(a, b) has one bias per OUTPUT unit (b), not one per input"
+    if count == weights + sum(widths):
+        return "the inputs have no biases: only each layer's output units do"
+    if count == sum(layer.in_features + layer.out_features for layer in layers) + sum(widths[1:]):
+        return "a layer from a to b units has a x b weights (every input to every output), not a + b"
+    full = count_parameters(nn.Sequential(*layers))
+    if len(layers) > 1 and any(count == full - m.weight.numel() - m.bias.numel() for m in layers):
+        return f"one layer is missing: {len(widths)} widths make {len(layers)} Linear layers"
+    return "count b x a weights plus b biases for every Linear(a, b) between consecutive widths"
+
+
+def _width_lists(rng: np.random.Generator) -> list[list[int]]:
+    """Networks drawn now, plus one layer alone and a list with no layer at all."""
+    drawn = [[int(w) for w in rng.integers(1, 4000, int(rng.integers(3, 7)))] for _ in range(3)]
+    return [*drawn, [int(rng.integers(2, 100)), int(rng.integers(2, 100))], [int(rng.integers(2, 100))]]
+
+
+def _judge_deep(deep_parameters: Any) -> None:
+    if is_gap(deep_parameters):
+        not_written()
+    with torch.device("meta"):
+        model = deep()
+    widths = [3072] + [m.out_features for m in model if isinstance(m, nn.Linear)]
+    count = whole(deep_parameters, "deep_parameters")
+    if count != count_parameters(model):
+        fail(f"deep_parameters is {count:,}: {_count_mistake(count, widths)}")
 
 
 @check
-def check_softmax_rows(fn) -> bool:
-    """fn(scores) on (N, C) scores must give each row's softmax, without overflowing."""
-    scores = torch.randn(5, 3, generator=torch.Generator().manual_seed(5)) * 3
-    for x, what in ((scores, "random scores"), (scores + 1000, "large scores (+1000)")):
-        got = attempt(fn, x.clone())
-        if got is FAILED:
-            return False
-        if got is None:
-            return returned_nothing()
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"return a tensor, got {type(got).__name__}")
-        if got.shape != x.shape:
-            return not_yet(
-                f"on {what} shaped {tuple(x.shape)} the result is shaped "
-                f"{tuple(got.shape)}: one probability per score (keepdim=True helps)"
-            )
-        if not torch.isfinite(got).all():
-            return not_yet(
-                f"nan or inf on {what}: exp overflows; subtract each row's largest "
-                "score first (it does not change the result)"
-            )
-        if torch.allclose(got.sum(dim=0), torch.ones(x.shape[1]), atol=1e-5):
-            return not_yet("the columns add up to 1, not the rows: normalise along dim=1")
-        if not torch.allclose(got.sum(dim=1), torch.ones(x.shape[0]), atol=1e-5):
-            return not_yet(f"on {what} the rows do not add up to 1")
-        if not torch.allclose(got, torch.softmax(x, dim=1), atol=1e-5):
-            if torch.allclose(got, torch.softmax(x.flatten(), 0).view_as(x) * x.shape[0], atol=1e-4):
-                return not_yet("divide each row by its own total, not by the whole batch's")
-            return not_yet(f"rows add up to 1 on {what}, but the values are not softmax's")
+def check_parameter_count(deep_parameters: Any, count_parameters_by_hand: Any) -> bool:
+    """deep_parameters: the 3072-1024-512-128-2 network's count; count_parameters_by_hand(widths):
+    the weights and biases of Linear layers between consecutive widths, for any widths."""
+    _judge_deep(deep_parameters)
+    _, rng = fresh()
+    for widths in _width_lists(rng):
+        shown = "-".join(map(str, widths))
+        out = call(
+            count_parameters_by_hand,
+            list(widths),
+            on=f"widths {widths}",
+            without=NO_BUILDING,
+            so_far="deep_parameters is right.",
+        )
+        count = whole(out, f"the count for {shown}")
+        if count != count_parameters(nn.Sequential(*_linears(widths))):
+            fail(f"for widths {widths} you gave {count:,}: {_count_mistake(count, widths)}")
+    return right("a x b weights plus b biases per Linear(a, b), counted by hand and for any widths.")
+
+
+def _score_batches(gen: torch.Generator) -> list[tuple[torch.Tensor, str]]:
+    """Scores drawn now: random, huge, rows far apart from each other, one row spread from -1,000
+    to +1,000 (subtracting its smallest score overflows), square, one row, float64."""
+    n, c = int(torch.randint(2, 8, (1,), generator=gen)), int(torch.randint(2, 6, (1,), generator=gen))
+    n += n == c  # a square batch comes later, on purpose
+    scores = torch.randn(n, c, generator=gen) * 3
+    offsets = torch.linspace(-1000, 1000, n).view(n, 1)
+    square = torch.randn(c, c, generator=gen) * 3
+    return [
+        (scores, f"random scores shaped ({n}, {c})"),
+        (scores + 1000, "scores near 1,000"),
+        (scores + offsets, "rows far apart (one near -1,000, another near +1,000)"),
+        (torch.linspace(-1000, 1000, c + 1).view(1, -1), "a row whose scores run from -1,000 to +1,000"),
+        (square, f"a square batch shaped ({c}, {c})"),
+        (torch.randn(1, c + 1, generator=gen), "one row"),
+        (scores.double(), "float64 scores"),
+    ]
+
+
+def _judge_softmax(got: Any, x: torch.Tensor, what: str) -> None:
+    found = numbers(got, "the result")
+    if found.shape != tuple(x.shape):
+        fail(f"on {what} the result is shaped {found.shape}: one probability per score (keepdim=True helps)")
+    values = found.values
+    if not np.isfinite(values).all():
+        fail(
+            f"nan or inf on {what}: exp overflows or 0 / 0 appears; subtract each row's OWN "
+            "largest score first, max(dim=1, keepdim=True) (it does not change the result)"
+        )
+    x64 = x.double()
+    scale = 1 + float(x64.abs().max())
+    if found.close(torch.softmax(x64, dim=1).numpy(), scale):
+        return
+    rows = values.sum(axis=1)
+    if x.shape[0] > 1 and found.close(torch.softmax(x64, dim=0).numpy(), scale):
+        fail(f"on {what} the columns add up to 1, not the rows: normalise along dim=1")
+    if not np.allclose(rows, 1, atol=1e-3):
+        fail(f"on {what} your rows add up to {show(rows)}, not 1: divide each row by its own total")
+    fail(f"on {what} your rows add up to 1, but the values are not each row's softmax")
+
+
+@check
+def check_softmax_rows(fn: Any) -> bool:
+    """fn(scores) on (N, C) scores must give each row's softmax, by hand, without overflowing."""
+    gen, _ = fresh()
+    for x, what in _score_batches(gen):
+        _judge_softmax(call(fn, x.clone(), on=what, without=NO_SOFTMAX), x, what)
     return right("each row exponentiated and divided by its own total, stable for large scores.")
 
 
 @check
-def check_argmax_answer(answer: str) -> bool:
-    """answer: the letter of the choice about an untrained network's confident-looking output."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in {"a", "b", "c"}:
-        return not_yet("answer with one letter: 'a', 'b' or 'c'")
-    if choice == "a":
-        return not_yet(
-            "softmax makes any scores look like probabilities; with random weights the 98% says "
-            "nothing about the picture (compare the untrained accuracy measured above)"
-        )
-    if choice == "c":
-        return not_yet("flipping the answer of a network with random weights is still a guess")
-    return right(
-        "the numbers only look like probabilities: they are as good as the model, and an "
-        "untrained one guesses."
-    )
+def check_argmax_answer(answer: Any, explanation: Any = ...) -> bool:
+    """answer: the letter about an untrained network's confident-looking output; explanation:
+    when the most likely label can be acted on."""
+    chosen, why = judge_choice(UNTRAINED, answer, "abcd")
+    return right(explanation_feedback(UNTRAINED, chosen, explanation, f"({chosen}) {why}"))
