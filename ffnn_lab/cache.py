@@ -38,12 +38,28 @@ def save_arrays(path: Path, private: bool = False, **arrays: np.ndarray) -> None
         raise
 
 
-def hidden_from_others(split_dir: Path) -> bool:
-    """Whether a copy's split folder is shut to other users: it, or the copy's own folder above it."""
+def hidden_from_others(path: Path) -> bool:
+    """Whether other users cannot read path: it, or a folder above it, shuts them out, or this
+    process's umask (a grader's 077) would."""
     try:
-        return not split_dir.stat().st_mode & 0o004 or not split_dir.parent.stat().st_mode & 0o001
+        return (
+            not path.stat().st_mode & 0o004
+            or any(not p.stat().st_mode & 0o001 for p in path.resolve().parents)
+            or bool(_umask() & 0o004)
+        )
     except OSError:
         return True
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (Linux); 022 where it cannot be read."""
+    try:
+        line = next(
+            ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("Umask:")
+        )
+        return int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError):
+        return 0o022
 
 
 def write_text_atomic(path: Path, text: str) -> None:

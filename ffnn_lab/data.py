@@ -177,7 +177,7 @@ def image_folder_cifar10(
     has_test_split = (base / "test").is_dir() or (base / "test.npz").is_file()
     split = "train" if train or not has_test_split else "test"
     data, targets = split_arrays(base, split, config.data_root() / "cache")
-    split_note = "official-style test/ folder"
+    split_note = "its own test split (test/ or test.npz)"
     if not has_test_split:
         keep, held = carve_holdout(targets, holdout, split_seed)
         rows = keep if train else held
@@ -187,7 +187,8 @@ def image_folder_cifar10(
             f"{holdout:,}-image airplane/bird hold-out carved from train/ "
             f"(split seed {split_seed}); the folder has no test/"
         )
-    note = f"image-folder copy at {base}: {split_note}"
+    kind = "array copy" if (base / f"{split}.npz").is_file() else "image-folder copy"
+    note = f"{kind} at {base}: {split_note}"
     return ArrayCIFAR10(base, data, targets, train, transform, target_transform, note)
 
 

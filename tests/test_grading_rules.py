@@ -108,7 +108,7 @@ class BatchSoftmax(nn.Module):
     [
         (ActivationProduct(), "multiplies activations with each other"),
         (PositionBias(), "each image's scores must depend on that image alone"),
-        (BatchSoftmax(), "softmax over dim 0"),
+        (BatchSoftmax(), "works over dim 0"),
         (nn.Sequential(nn.Unflatten(1, (3, 32, 32)), nn.Flatten(), nn.Linear(3072, 2)), None),
     ],
     ids=["product of activations", "a bias per batch position", "softmax over the batch", "no-op reshape"],
@@ -246,10 +246,62 @@ def test_scores_that_depend_on_the_rest_of_the_batch_are_caught_when_scoring(mon
     def batch_dependent(g, x):  # what no structure check could see: scores shifted by the batch's mean
         return real(g, x) + x.mean()
 
-    monkeypatch.setattr(phase2, "run_graph", batch_dependent)
+    monkeypatch.setattr(graph, "run_graph", batch_dependent)
     images = torch.randn(250, 3, 32, 32).numpy()
     result = phase2.score(data, images)
     assert "problems" in result and "depend on that image alone" in result["problems"][0]
-    monkeypatch.setattr(phase2, "run_graph", real)
+    monkeypatch.setattr(graph, "run_graph", real)
     result = phase2.score(data, images)
     assert len(result["predictions"]) == 250 and result["device"] == "cpu"
+
+
+class PositionBiasInAddmm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(3072, 2) / 60)
+        self.by_position = nn.Parameter(torch.randn(graph.BATCH, 2))
+
+    def forward(self, x):
+        return torch.addmm(self.by_position, x.flatten(1), self.weight)
+
+
+def test_a_bias_per_batch_position_is_refused_by_the_rules_and_the_students_check(capsys):
+    problems = problems_of(PositionBiasInAddmm())
+    assert any("adds a bias shaped (100, 2)" in p for p in problems), problems
+    assert exercise.contract(PositionBiasInAddmm()) is False
+    assert "depend on that image alone" in capsys.readouterr().out
+
+
+class Standardises(nn.Module):
+    """Per-image standardisation, F.normalize, two branches side by side, GLU, an in-place dropout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(3072, 16), nn.Linear(3072, 16)
+        self.glu, self.out, self.drop = nn.GLU(), nn.Linear(16, 2), nn.Dropout(0.1, inplace=True)
+
+    def forward(self, x):
+        h = x.flatten(1)
+        h = (h - h.mean(dim=1, keepdim=True)) / (h.std(dim=1, keepdim=True) + 1e-5)
+        both = torch.cat([nn.functional.normalize(self.a(h), dim=1), self.b(h)], dim=1)
+        return self.out(self.drop(self.glu(both)).unsqueeze(1).squeeze(1))
+
+
+def test_per_image_reductions_joined_branches_glu_and_inplace_dropout_are_allowed():
+    torch.manual_seed(0)
+    model = Standardises().eval()
+    g = graph.load_graph(graph.export_bytes(model))
+    assert graph.rule_problems(g) == []
+    with torch.no_grad():
+        torch.testing.assert_close(graph.run_graph(g, X), model(X), atol=1e-5, rtol=1e-5)
+
+
+def test_batch_statistics_are_named_as_such():
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(3072, 8), nn.BatchNorm1d(8, track_running_stats=False), nn.Linear(8, 2)
+    )
+    problems = problems_of(model.eval())
+    assert problems == [
+        "aten.batch_norm.default uses the batch's own statistics (BatchNorm1d with "
+        "track_running_stats=False: keep the default)"
+    ]

@@ -170,6 +170,13 @@ except OSError:
 print("ROOM", room, "KIDS", kids)
 """
 
+# a status line that would blame the grader's host, then phase 1 killed before it can speak
+FORGE = """\
+import json, os
+print("PHASE1 " + json.dumps({"kind": "kernel", "said": "No space left on device (grader host)"}), flush=True)
+os.kill(os.getppid(), 9)
+"""
+
 
 def require_sandbox() -> None:
     """Skip where bubblewrap is not installed; where it is but cannot start a sandbox, fail: that is
@@ -238,6 +245,7 @@ def graded(private_data, tmp_path_factory):
     notebook(subs / "max" / "exercise.ipynb", KEYRING.format(secret=GRADER_KEY), UNTRAINED)
     notebook(subs / "ned" / "exercise.ipynb", FILLER.format(marker=MARKER), UNTRAINED)
     notebook(subs / "oda" / "exercise.ipynb", HONEST + "\nmodel = model.double()  # honest, in float64")
+    notebook(subs / "pia" / "exercise.ipynb", UNTRAINED, FORGE)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall(248, b"user", GRADER_KEY.encode(), b"secret", 6, ctypes.c_int(-3))  # may be refused here
     start = time.monotonic()
@@ -298,7 +306,7 @@ def test_floods_and_bad_files_are_one_row_each(graded):
     assert (report / "logs" / rows["gus"].log).stat().st_size <= process.MAX_LOG
     assert "not a readable notebook" in rows["jim"].error
     assert "is a directory" in rows["kim"].error
-    assert len(rows) == 16 and len(rows_of(report)) == 16
+    assert len(rows) == 17 and len(rows_of(report)) == 17
 
 
 def test_one_submission_cannot_touch_another_or_the_report(graded):
@@ -338,6 +346,12 @@ def test_a_student_folder_linked_to_another_is_refused(graded):
     assert rows["liz"].status == "failed" and rows["liz"].accuracy is None, rows["liz"]
     assert "symbolic link" in rows["liz"].error
     assert (report / "feedback" / "liz_exercise.ipynb.txt").read_text().count("NOT GRADED") == 1
+
+
+def test_a_forged_status_line_does_not_choose_the_graders_words(graded):
+    rows, *_ = graded
+    assert rows["pia"].error.startswith("the notebook's process ended without exporting"), rows["pia"]
+    assert "grader host" not in rows["pia"].error + rows["pia"].student_text
 
 
 def test_student_text_in_the_reports_is_quoted_not_read(graded):

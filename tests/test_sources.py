@@ -3,7 +3,10 @@
 import hashlib
 import os
 import pickle
+import shutil
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,14 +225,26 @@ def test_cache_is_reused_rebuilt_and_checked(tmp_path, monkeypatch):
 
 
 def test_the_cache_of_a_private_copy_is_private_too(tmp_path):
-    shared, private = tmp_path / "shared", tmp_path / "private"
-    write_folder(shared, "train", per_class=2)
-    write_folder(private, "train", per_class=2, seed=3)
-    private.chmod(0o700)  # e.g. the instructor's private test images
-    load_cifar10(shared, holdout=0)
-    load_cifar10(private, holdout=0)
-    modes = sorted(oct(p.stat().st_mode & 0o777) for p in cache_files(tmp_path))
-    assert modes == ["0o600", "0o644"]
+    outside = Path(tempfile.mkdtemp())  # pytest's own folders are shut to others: one that is not
+    try:
+        outside.chmod(0o755)
+        shared, private = outside / "shared", outside / "secret" / "copy"
+        write_folder(shared, "train", per_class=2)
+        write_folder(private, "train", per_class=2, seed=3)
+        private.parent.chmod(0o700)  # the instructor's private images, folders below it left open
+        load_cifar10(shared, holdout=0)
+        load_cifar10(private, holdout=0)
+        modes = sorted(oct(p.stat().st_mode & 0o777) for p in cache_files(tmp_path))
+        assert modes == ["0o600", "0o644"]
+        old = os.umask(0o077)  # the grader's: nothing it writes is for others
+        try:
+            (tmp_path / "root" / "cache").rename(tmp_path / "root" / "before")
+            load_cifar10(shared, holdout=0)
+        finally:
+            os.umask(old)
+        assert [oct(p.stat().st_mode & 0o777) for p in cache_files(tmp_path)] == ["0o600"]
+    finally:
+        shutil.rmtree(outside)
 
 
 def test_cache_write_is_atomic(tmp_path, monkeypatch):

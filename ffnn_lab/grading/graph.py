@@ -119,16 +119,36 @@ NORMALISATION = {
     "group_norm.default",
     "rms_norm.default",
 }
+FEATURE_WISE = {  # reductions over each image's own features (with keepdim, as F.normalize uses them)
+    "mean.dim",
+    "sum.dim_IntList",
+    "amax.default",
+    "amin.default",
+    "linalg_vector_norm.default",
+    "norm.ScalarOpt_dim",
+    "var.correction",
+    "std.correction",
+    "var.dim",
+    "std.dim",
+    "var_mean.correction",
+    "glu.default",
+}
 DROPOUT = {
     "dropout.default",
     "native_dropout.default",
     "alpha_dropout.default",
     "feature_dropout.default",
     "feature_alpha_dropout.default",
+    "dropout_.default",
+    "alpha_dropout_.default",
+    "feature_dropout_.default",
+    "feature_alpha_dropout_.default",
 }
 OUTPUT = {"softmax.int", "log_softmax.int", "_softmax.default", "_log_softmax.default"}
 ALLOWED = LINEAR | WEIGHT_ONLY | RESHAPE | PASS_THROUGH | ELEMENTWISE | NORMALISATION | DROPOUT | OUTPUT
-ALLOWED = ALLOWED | {"getitem"}
+DIM_SLOT = {"linalg_vector_norm.default": 2, "norm.ScalarOpt_dim": 2}  # where dim sits (else second)
+BROADCAST = {"expand.default", "expand_as.default"}  # one number per image, repeated over its features
+ALLOWED = ALLOWED | FEATURE_WISE | BROADCAST | {"getitem", "cat.default"}
 # checks torch.export inserts (dtype conversions, sizes): they compute nothing and are left out
 DROPPED = {
     "_assert_tensor_metadata.default",
@@ -141,6 +161,7 @@ SHAPE_TROUBLE = re.compile(
     r"|shape '?\["
 )
 SCORES_SHAPE = "2 scores per image, shape (N, 2)"
+SAME_SCORES = 1e-4  # one image's scores in two batch compositions may differ by round-off, not more
 RULES = (
     "the rules allow one flatten of each whole image, then linear layers, elementwise activations, "
     "normalisation and dropout; no convolution, pooling or rearranging of activations"
@@ -166,6 +187,10 @@ TRAINING_FLAG = {
     "alpha_dropout.default": 2,
     "feature_dropout.default": 2,
     "feature_alpha_dropout.default": 2,
+    "dropout_.default": 2,
+    "alpha_dropout_.default": 2,
+    "feature_dropout_.default": 2,
+    "feature_alpha_dropout_.default": 2,
 }
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "bool"}
 INPUT_DTYPES = {"float32", "float64"}  # half-precision models are exported in float32
@@ -445,7 +470,12 @@ def rule_problems(graph: Graph) -> list[str]:
         args, kwargs = node["args"], node["kwargs"]
         flag = args[i] if len(args) > i else kwargs.get("training", kwargs.get("train"))
         if flag is not False:
-            problems.append(f"aten.{node['op']} in training mode (the graded model must be in eval mode)")
+            problems.append(
+                f"aten.{node['op']} uses the batch's own statistics (BatchNorm1d with "
+                "track_running_stats=False: keep the default)"
+                if node["op"].startswith("batch_norm")
+                else f"aten.{node['op']} in training mode (the graded model must be in eval mode)"
+            )
     try:
         values = _evaluate(graph, torch.zeros(BATCH, *INPUT_SHAPE, dtype=graph.input_dtype))
     except Exception as e:  # a forged graph can make an allowed op fail
@@ -520,28 +550,32 @@ def _per_pixel(op: str, refs: list[str], kind: dict, values: dict, name: str) ->
 
 def _on_activations(node: dict, refs: list[str], kind: dict, values: dict) -> list[str]:
     """What may be done to activation vectors: linear maps with fixed weights, elementwise functions,
-    normalisation over the features, dropout, softmax over the scores. Reshaping, permuting or
-    multiplying activations with each other is where pooling and patches hide."""
-    op, name = node["op"], node["name"]
+    reductions and normalisation over an image's own features, joining feature vectors, dropout, a
+    softmax over the scores. Reshaping, permuting or multiplying activations with each other is where
+    pooling and patches hide; a fixed number per batch position would make scores depend on the batch."""
+    op, name, args = node["op"], node["name"], node["args"]
     shape = _shape(values[name])
     acts = [r for r in refs if kind[r] == "act"]
+    consts = [r for r in refs if kind[r] == "const"]
     where = f"aten.{op} on the activations after the flatten"
     if op in LINEAR:
+        operands = _refs(args)
+        data_slot = 1 if op == "addmm.default" else 0  # addmm(bias, input, weight)
         if len(acts) > 1:
             return [
                 f"{where} multiplies activations with each other (a linear layer multiplies them by weights)"
             ]
-        operands = _refs(node["args"])
-        if op in ("mm.default", "matmul.default") and operands[:1] != acts:
+        if operands[data_slot : data_slot + 1] != acts:
             return [
                 f"{where} multiplies the activations from the left: a linear layer takes them as its input"
             ]
-        if op == "addmm.default" and operands[1:2] != acts:
-            return [
-                f"{where} multiplies the activations from the left: a linear layer takes them as its input"
-            ]
+        bias = {"addmm.default": 0, "linear.default": 2}.get(op)
+        for i, arg in enumerate(args):
+            ref = _refs([arg])
+            if i == bias and ref and not _per_feature(_shape(values[ref[0]]), shape):
+                return [f"{where} adds a bias shaped {_shape(values[ref[0]])}: {PER_IMAGE}"]
     elif op in RESHAPE:
-        if shape != _shape(values[acts[0]]):
+        if _squeezed(shape) != _squeezed(_shape(values[acts[0]])):
             return [
                 f"{where} reshapes them {_shape(values[acts[0]])} -> {shape}: rearranging activations "
                 "is how pooling and patches are rebuilt, so it is not allowed"
@@ -549,30 +583,54 @@ def _on_activations(node: dict, refs: list[str], kind: dict, values: dict) -> li
     elif op in WEIGHT_ONLY:
         return [f"{where} rearranges them: only weights may be transposed or permuted"]
     elif op in ELEMENTWISE:
-        for r in refs:
-            if kind[r] == "act" and _shape(values[r]) != shape:
+        for r in acts:
+            if not _same_image(_shape(values[r]), shape):
                 return [f"{where} combines activations of different shapes"]
-            if kind[r] == "const" and not _per_feature(_shape(values[r]), shape):
-                return [
-                    f"{where} uses fixed numbers shaped {_shape(values[r])}, which differ from image to "
-                    "image in a batch: each image's scores must depend on that image alone"
-                ]
-    elif op in OUTPUT:
-        dim = node["args"][1] if len(node["args"]) > 1 else node["kwargs"].get("dim")
-        if dim not in (1, -1):
-            return [f"{where} takes a softmax over dim {dim}: over the batch, it mixes the images' scores"]
+        for r in consts:
+            if not _per_feature(_shape(values[r]), shape):
+                return [f"{where} uses fixed numbers shaped {_shape(values[r])}: {PER_IMAGE}"]
+    elif op in OUTPUT | FEATURE_WISE:
+        slot = DIM_SLOT.get(op, 1)
+        dim = (
+            args[slot] if len(args) > slot else node["kwargs"].get("dim", -1 if op == "glu.default" else None)
+        )
+        dims = dim if isinstance(dim, list) else [dim]
+        if not dims or any(d not in (1, -1) for d in dims) or len(_shape(values[acts[0]])) != 2:
+            return [f"{where} works over dim {dim}: only over each image's own features (dim 1) is allowed"]
+    elif op in BROADCAST:
+        if len(_squeezed(_shape(values[acts[0]]))) != 1:
+            return [f"{where} repeats them: only one number per image may be spread over its features"]
+    elif op == "cat.default":
+        dim = args[1] if len(args) > 1 else node["kwargs"].get("dim", 0)
+        if consts or dim not in (1, -1):
+            return [f"{where} joins them along dim {dim}: only activation vectors, side by side (dim 1)"]
     elif op in NORMALISATION and op.startswith(("layer_norm", "native_layer_norm", "rms_norm")):
-        normalised = node["args"][1] if len(node["args"]) > 1 else None
-        if list(normalised or []) != list(shape[1:]):
+        normalised = args[1] if len(args) > 1 else None
+        if list(normalised or []) != list(shape[-1:]):
             return [f"{where} normalises over {normalised}, not over each image's features"]
-    if len(shape) != 2 and op != "getitem" or (shape and shape[0] != BATCH):
+    if op != "getitem" and not (shape and shape[0] == BATCH and len(_squeezed(shape)) <= 2):
         return [f"{where} makes them {shape}: activations stay one vector per image, (N, features)"]
     return []
+
+
+def _squeezed(shape: tuple) -> tuple:
+    """The shape without its size-1 dimensions after the batch's: (N, 1, D) and (N, D) are the same."""
+    return shape[:1] + tuple(size for size in shape[1:] if size != 1)
+
+
+def _same_image(a: tuple, b: tuple) -> bool:
+    """Whether two activations are each image's own: the same shape, or one number per image."""
+    return a == b or (a[:1] == b[:1] and (len(_squeezed(a)) == 1 or len(_squeezed(b)) == 1))
 
 
 def _per_feature(const: tuple, act: tuple) -> bool:
     """Whether a fixed tensor broadcasts over the batch: one number, or one per feature."""
     return all(size == 1 for size in const[:-1]) and (not const or const[-1] in (1, act[-1] if act else 1))
+
+
+PER_IMAGE = (
+    "they differ from image to image in a batch, and each image's scores must depend on that image alone"
+)
 
 
 def _resolve(arg, values: dict):
@@ -618,3 +676,31 @@ def run_graph(graph: Graph, x: torch.Tensor) -> torch.Tensor:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ExportError(f"`model` must return {SCORES_SHAPE}; it returned {shape} for {BATCH} images")
     return out.float()
+
+
+def scores(graph: Graph, x: torch.Tensor) -> torch.Tensor:
+    """The graph's scores for every image in x, BATCH at a time (the last batch padded with blanks)."""
+    out = []
+    for i in range(0, len(x), BATCH):
+        batch = x[i : i + BATCH]
+        n = len(batch)
+        if n < BATCH:  # the graph was traced for full batches: pad with blank images, drop their scores
+            batch = torch.cat([batch, batch.new_zeros(BATCH - n, *batch.shape[1:])])
+        out.append(run_graph(graph, batch)[:n])
+    return torch.cat(out)
+
+
+def batch_problems(graph: Graph, x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
+    """Score every image twice, in two compositions of batches: ([] and the scores) when each image's
+    scores stay the same, else the words saying they do not (what no structure check can see)."""
+    first = scores(graph, x)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    second = torch.empty_like(first)
+    second[order] = scores(graph, x[order])
+    moved = ~torch.isclose(first, second, rtol=SAME_SCORES, atol=SAME_SCORES).all(dim=1)
+    if not moved.any():
+        return [], first
+    return [
+        f"the scores of {int(moved.sum())} of {len(x)} images changed when the same images were scored "
+        f"in other batches: {PER_IMAGE}"
+    ], first

@@ -1,14 +1,16 @@
 """Phase 1, inside the sandbox: run a submission in a fresh kernel, then export its `model`.
 
-Usage: python -m ffnn_lab.grading.phase1 NOTEBOOK TIMEOUT EXPORT_FD
-Writes the exported graph file (ffnn_lab.grading.graph) to file descriptor EXPORT_FD and ends its
-output with one line `PHASE1 {"kind": ..., "said": ...}`: what went wrong ("" when nothing did) and
-the notebook's own words about it. Everything here may be tampered with by the notebook it runs:
-the grader treats the export and the line as untrusted, and turns only a known kind into its words.
+Usage: python -m ffnn_lab.grading.phase1 NOTEBOOK TIMEOUT EXPORT_FD STATUS_FD
+Writes the exported graph file (ffnn_lab.grading.graph) to file descriptor EXPORT_FD, and to
+STATUS_FD one JSON object {"kind": ..., "said": ...}: what went wrong ("" when nothing did) and the
+notebook's own words about it. The kernel cannot reach STATUS_FD (not inherited, and this process
+is not dumpable, so /proc/PID/fd is closed to it); it can still kill this process, and then the
+grader finds no status. The export and the words are the submission's, and treated as such.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from ..errors import ANSI, first_line
 
+PR_SET_DUMPABLE = 4
 LOG_PER_CELL = 20_000  # characters of one cell's output shown in the log
 EXPORT_CELL = """\
 import ffnn_lab.grading.graph as _ffnn_lab_graph
@@ -66,7 +69,13 @@ def run(notebook: Path, timeout: float, export: Path) -> tuple[str, str]:
 
 
 def main() -> int:
-    notebook, timeout, fd = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # before the kernel starts: see above
+    notebook, timeout, fd, status_fd = (
+        Path(sys.argv[1]),
+        float(sys.argv[2]),
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     export = Path(tempfile.mkdtemp()) / "model.npz"
     kind, said = run(notebook, timeout, export)
     if not kind:
@@ -77,7 +86,10 @@ def main() -> int:
         else:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-    print("PHASE1 " + json.dumps({"kind": kind, "said": said}), flush=True)
+    status = json.dumps({"kind": kind, "said": said})
+    print(f"PHASE1 {status}", flush=True)  # for the log
+    with os.fdopen(status_fd, "w") as out:
+        out.write(status)
     return 1 if kind else 0
 
 

@@ -138,6 +138,7 @@ def _phase1(
     """Run the notebook in a fresh kernel (sandboxed) and take its exported `model`."""
     budget, box = settings.budget, settings.sandbox
     read_end, write_end = os.pipe()
+    status_read, status_write = os.pipe()
     inside = f"{HOME}/submission.ipynb" if box else str(home / "submission.ipynb")
     env = {
         "FFNN_LAB_DATA": split.view if box else str(split.view_dir or "synthetic"),
@@ -149,6 +150,7 @@ def _phase1(
         "OMP_NUM_THREADS": str(settings.threads),
     }
     argv = [sys.executable, "-m", "ffnn_lab.grading.phase1", inside, f"{budget.timeout:g}", str(write_end)]
+    argv.append(str(status_write))
     binds: dict[str, str] = {}
     files: dict[str, int] = {}
     if box:
@@ -158,8 +160,9 @@ def _phase1(
     else:
         (home / "submission.ipynb").write_bytes(notebook)
         env["HOME"] = str(home)
-    export = process.Drain(read_end, MAX_EXPORT)
+    export, status = process.Drain(read_end, MAX_EXPORT), process.Drain(status_read, 1 << 16)
     export.start()
+    status.start()
     try:
         out = process.run(
             argv,
@@ -171,13 +174,15 @@ def _phase1(
             cwd=None if box else str(home),
             ro_binds=binds,
             files=files,
-            pass_fds=(write_end,),
+            pass_fds=(write_end, status_write),
             log=log,
             group_name=f"p1-{slot}",
         )
     finally:
         os.close(write_end)
+        os.close(status_write)
     export.join(timeout=5)
+    status.join(timeout=5)
     _usage(row, out.usage)
     if out.code is None:
         return Stop(f"timed out after {budget.timeout:g} s")
@@ -190,10 +195,10 @@ def _phase1(
     if out.code != 0 or not export.data:
         if out.code is not None and out.code < 0:
             return Stop(f"the notebook's process was killed by {signal.Signals(-out.code).name}")
-        # phase 1's last line names what went wrong; it ran beside student code, so only its kind
-        # (one of PHASE1_REASONS) becomes the grader's words, and its detail is quoted
+        # phase 1's status says what went wrong, through a descriptor student code cannot reach;
+        # only its kind (one of PHASE1_REASONS) becomes the grader's words, its detail is quoted
         try:
-            said = json.loads(out.output.last_line(b"PHASE1 ") or "{}")
+            said = json.loads(bytes(status.data) or b"{}")
             kind, detail = str(said.get("kind", "")), str(said.get("said", ""))
         except (ValueError, AttributeError):
             kind, detail = "", ""

@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +32,12 @@ def inert(text: str) -> str:
 
 
 class Drain(threading.Thread):
-    """Read a pipe to its end: keep up to `keep` bytes (as clean text in `sink` when given), count the
-    rest; the last chunks are kept raw for last_line."""
+    """Read a pipe to its end: keep up to `keep` bytes (as clean text in `sink` if given), count the rest."""
 
     def __init__(self, fd: int, keep: int, sink: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.fd, self.keep, self.sink = fd, keep, sink
         self.data, self.total = bytearray(), 0
-        self.tail: deque[bytes] = deque(maxlen=64)
 
     def run(self) -> None:
         out = self.sink.open("w", encoding="utf-8") if self.sink else None
@@ -54,17 +51,12 @@ class Drain(threading.Thread):
                     else:
                         self.data.extend(chunk[:room])
                 self.total += len(chunk)
-                self.tail.append(chunk)
         except OSError:
             pass
         finally:
             if out:
                 out.close()
             os.close(self.fd)
-
-    def last_line(self, prefix: bytes) -> str:
-        lines = [ln for ln in b"".join(self.tail).splitlines() if ln.startswith(prefix)]
-        return lines[-1][len(prefix) :].decode("utf-8", "replace") if lines else ""
 
 
 @dataclass

@@ -10,10 +10,12 @@ span, where nothing is a link, an e-mail address or markup.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
 import re
+import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -24,8 +26,10 @@ MAX_TEXT = 300
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~<>#!:/@.])")
 FEEDBACK_TAIL = 40  # lines of a notebook's output shown in its feedback
+KERNEL_CHATTER = ("[IPKernelApp] WARNING | Kernel is running over TCP",)  # the grader's plumbing, not theirs
 # what must agree between shards before their reports can be merged
 SHARD_SETTINGS = (
+    "class",
     "data",
     "fingerprint",
     "pass mark",
@@ -33,6 +37,10 @@ SHARD_SETTINGS = (
     "ceiling",
     "timeout",
     "sandbox",
+    "sandbox user",
+    "seccomp",
+    "control groups",
+    "GPU",
 )
 
 
@@ -177,7 +185,7 @@ def feedback(row: Row, log: str, budget_seconds: float) -> str:
     if row.student_text:
         lines.append(f"Details, from your notebook: {clean(row.student_text)}")
     lines.append(f"Time: {row.seconds:.0f} s (the limit for the whole notebook is {budget_seconds:g} s)")
-    tail = log.strip().splitlines()[-FEEDBACK_TAIL:]
+    tail = [ln for ln in log.strip().splitlines() if not ln.startswith(KERNEL_CHATTER)][-FEEDBACK_TAIL:]
     if tail:
         lines += ["", f"The last {len(tail)} lines of your notebook's output:", *tail]
     return "\n".join(lines) + "\n"
@@ -185,7 +193,9 @@ def feedback(row: Row, log: str, budget_seconds: float) -> str:
 
 def write_feedback(row: Row, report_dir: Path, log: str, budget_seconds: float) -> Path:
     """report_dir/feedback/<submission>.txt for one student, written whole or not at all."""
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in row.submission)[:120] + ".txt"
+    # the slug alone could collide ("ann smith" and "ann_smith"): the exact path's digest keeps them apart
+    digest = hashlib.sha256(row.submission.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in row.submission)[:100] + f"-{digest}.txt"
     path = report_dir / "feedback" / name
     _write(path, feedback(row, log, budget_seconds))
     return path
@@ -230,6 +240,12 @@ def merge(report_dirs: list[Path], out: Path, partial: bool = False) -> list[Row
             "to merge what is there (the report then says which shards are missing)"
         )
     rows = [r for _, _, rs in reports for r in rs]
+    expected = first.get("submissions in the class")
+    if not missing and expected is not None and len(rows) != expected:
+        raise InvalidInput(
+            f"the shards hold {len(rows)} submissions but the class has {expected}: a shard was graded "
+            "on another list of notebooks; grade every shard from the same list"
+        )
     seen = [r.submission for r in rows]
     twice = sorted({s for s in seen if seen.count(s) > 1})
     if twice:
@@ -239,5 +255,9 @@ def merge(report_dirs: list[Path], out: Path, partial: bool = False) -> list[Row
     header["merged from"] = ", ".join(map(str, report_dirs))
     if missing:
         header["PARTIAL"] = f"shard(s) {', '.join(missing)} missing: this report is not the whole class"
+    for d in report_dirs:  # each row's log and feedback travel with it
+        for folder in ("logs", "feedback"):
+            if (d / folder).is_dir():
+                shutil.copytree(d / folder, out / folder, dirs_exist_ok=True)
     write_reports(rows, out, header)
     return rows

@@ -6,6 +6,7 @@ stop on SIGINT/SIGTERM. Everything it writes is private to the instructor (umask
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import queue
 import signal
@@ -23,7 +24,7 @@ from . import process, sandbox
 from .exercise import reference_accuracy
 from .pipeline import Bar, Settings, grade_one
 from .policy import CEILING, MARGIN, Budget, bar
-from .reports import Row, write_feedback, write_reports
+from .reports import Row, clean, write_feedback, write_reports
 from .split import Split, prepare_split
 from .submissions import submission_ids
 
@@ -62,10 +63,7 @@ def grade(notebooks: list[Path], report_dir: Path, options: Options = Options())
     ids = submission_ids(notebooks)
     k, n = options.shard
     mine = [i for pos, i in enumerate(sorted(range(len(ids)), key=lambda i: ids[i][0])) if pos % n == k - 1]
-    header: dict = {"timeout": options.budget.timeout, "shard": f"{k}/{n}", "jobs": options.jobs}
-    header.update(
-        settings.sandbox.describe(settings.limits) if settings.sandbox else {"sandbox": "UNSANDBOXED"}
-    )
+    header = _header(options, settings, ids)
     rows: dict[int, Row] = {}
     code, umask = 0, os.umask(0o077)
     try:
@@ -82,24 +80,40 @@ def grade(notebooks: list[Path], report_dir: Path, options: Options = Options())
     except Interrupted as e:
         code = 128 + e.signum
         print(f"\ngrading interrupted by {e}: the report marks the rest as not graded", file=sys.stderr)
-    tag = str(header.get("sandbox", "")).split()[0]
-    final = [
-        rows.get(i)
-        or Row(
-            submission=ids[i][0],
-            student=ids[i][1],
-            status="not graded",
-            passed=False,
-            sandbox=tag,
-            error="grading was interrupted before this one",
-        )
-        for i in sorted(mine, key=lambda i: ids[i][0])
-    ]
-    try:
-        write_reports(final, report_dir, header)
-    finally:
-        os.umask(umask)
+    finally:  # whatever happened, the report says what was graded and what was not
+        final = [rows.get(i) or _not_graded(ids[i], header) for i in sorted(mine, key=lambda i: ids[i][0])]
+        try:
+            write_reports(final, report_dir, header)
+        finally:
+            os.umask(umask)
     return final, code
+
+
+def _header(options: Options, settings: Settings, ids: list[tuple[str, str]]) -> dict:
+    """The report's header: the run's settings, the isolation, and which class it belongs to."""
+    everyone = sorted(rel for rel, _ in ids)  # shards cut from another list of notebooks do not merge
+    header: dict = {
+        "timeout": options.budget.timeout,
+        "shard": f"{options.shard[0]}/{options.shard[1]}",
+        "jobs": options.jobs,
+        "submissions in the class": len(everyone),
+        "class": hashlib.sha256("\0".join(everyone).encode("utf-8", "surrogateescape")).hexdigest()[:16],
+    }
+    header.update(
+        settings.sandbox.describe(settings.limits) if settings.sandbox else {"sandbox": "UNSANDBOXED"}
+    )
+    return header
+
+
+def _not_graded(ident: tuple[str, str], header: dict) -> Row:
+    return Row(
+        submission=ident[0],
+        student=ident[1],
+        status="not graded",
+        passed=False,
+        sandbox=str(header.get("sandbox", "")).split()[0],
+        error="grading stopped before this one",
+    )
 
 
 def _settings(options: Options) -> Settings:
@@ -186,7 +200,7 @@ def _grade_class(notebooks, ids, mine, split, settings, goal, report_dir, header
                 acc = "-" if r.accuracy is None else f"{r.accuracy:.2%}"
                 verdict = "PASS" if r.passed else "REVIEW" if r.status == "review" else "FAIL"
                 print(
-                    f"{r.submission}: {verdict} {acc} ({r.seconds:.0f} s)"
+                    f"{clean(r.submission)}: {verdict} {acc} ({r.seconds:.0f} s)"
                     + (f" - {r.error}" if r.error else ""),
                     flush=True,
                 )
