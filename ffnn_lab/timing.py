@@ -3,6 +3,7 @@ doing one job timed in turns, so that a claim printed in a notebook is true wher
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -15,10 +16,12 @@ from torch import nn
 from .data import TensorData
 from .train import fit
 
-# A claim "A is faster than B" is printed only when A won every round and by at least this factor
-# (median): a busy machine can make any one round go either way.
+# A claim "A is faster than B" is printed only when A won so many rounds that chance alone would do
+# so at most this often (a sign test), and by at least CLEAR_FACTOR at the median: a busy machine can
+# make any one round go either way.
+SIGNIFICANCE = 0.05
 CLEAR_FACTOR = 1.1
-MIN_ROUNDS = 5  # fewer rounds than this cannot tell a real difference from luck (2 / 2**5 = 6%)
+MIN_ROUNDS = 5  # fewer rounds than this cannot reach SIGNIFICANCE even if one way wins them all
 WARM_UP = 256  # images trained on, untimed, before an epoch is timed
 
 
@@ -34,16 +37,22 @@ def about(seconds: float) -> str:
 
 
 def epoch_seconds(
-    build: Callable[[], nn.Module], train: TensorData, *, seed: int = 0, **changes: Any
+    build: Callable[[], nn.Module],
+    train: TensorData,
+    val: TensorData | None = None,
+    *,
+    seed: int = 0,
+    **changes: Any,
 ) -> float:
-    """Seconds one epoch of fit takes here: a fresh build() on train's device, warmed up on a few
-    batches (one-off start-up costs are not an epoch's), then trained for one epoch with the recipe
-    fields in changes. One epoch on a machine whose load changes is a rough guide, no promise."""
+    """Seconds one epoch of fit takes here, as the run to estimate makes it: a fresh build() on
+    train's device, warmed up on a few batches (one-off start-up costs are not an epoch's), then one
+    epoch with the recipe fields in changes, scored on val after it if given (as fit does). One epoch
+    on a machine whose load changes is a rough guide, no promise."""
     torch.manual_seed(seed)
     model = build().to(train.device)
     warm = TensorData(train.x[:WARM_UP], train.y[:WARM_UP])
     fit(model, warm, seed=seed, progress=False, **{**changes, "epochs": 1})
-    return fit(model, train, seed=seed, progress=False, **{**changes, "epochs": 1})[0]["seconds"]
+    return fit(model, train, val, seed=seed, progress=False, **{**changes, "epochs": 1})[0]["seconds"]
 
 
 def estimate(per_epoch: float, epochs: int) -> str:
@@ -62,26 +71,34 @@ class Race:
         return statistics.median(self.times[name])
 
     def verdict(self) -> str:
-        """What the rounds show, in a sentence: a claim only when every round agrees and the median
-        difference is clear; otherwise that it is too close to call here and now."""
+        """What the rounds show, in a sentence: a claim only when one way won clearly more rounds than
+        luck explains (sign test) by a clear median factor; otherwise that it is too close to call."""
         (a, ta), (b, tb) = self.times.items()
         rounds = len(ta)
-        ratios = sorted(y / x for x, y in zip(ta, tb))  # > 1: a was faster in that round
-        median = statistics.median(ratios)
+        wins = {a: sum(y > x for x, y in zip(ta, tb)), b: sum(x > y for x, y in zip(ta, tb))}
+        ratio = statistics.median(y / x for x, y in zip(ta, tb))  # how many times as long b took as a
         medians = f"medians {self.median(a):.3g} s and {self.median(b):.3g} s"
         if rounds < MIN_ROUNDS:
             return f"{rounds} rounds are too few to say which is faster ({medians})."
-        for fast, slow, ratio, won in ((a, b, median, ratios[0] > 1), (b, a, 1 / median, ratios[-1] < 1)):
-            if won and ratio >= CLEAR_FACTOR:
+        for fast, slow, factor in ((a, b, ratio), (b, a, 1 / ratio)):
+            if wins[fast] >= rounds_needed(rounds) and factor >= CLEAR_FACTOR:
                 return (
-                    f"{fast} was faster than {slow} in all {rounds} rounds, "
-                    f"{ratio:.1f} times as fast at the median ({medians})."
+                    f"{fast} was faster than {slow} in {wins[fast]} of {rounds} rounds, "
+                    f"{factor:.1f} times as fast at the median ({medians})."
                 )
         return (
-            f"too close to call here: over {rounds} rounds neither was clearly faster ({medians}; "
-            f"{b} took {ratios[0]:.2f} to {ratios[-1]:.2f} times as long as {a}). On a busy machine "
-            "whatever else runs decides rounds like these."
+            f"too close to call here: {a} was faster in {wins[a]} of {rounds} rounds, {b} in {wins[b]} "
+            f"({medians}). On a busy machine whatever else runs decides rounds like these."
         )
+
+
+def rounds_needed(rounds: int) -> int:
+    """The fewest wins out of rounds that chance (a fair coin per round) reaches at most SIGNIFICANCE
+    of the time: 5 of 5, 7 of 8, 20 of 30."""
+    for wins in range(rounds + 1):
+        if sum(math.comb(rounds, k) for k in range(wins, rounds + 1)) / 2**rounds <= SIGNIFICANCE:
+            return wins
+    return rounds + 1  # unreachable: too few rounds
 
 
 def race(
