@@ -213,10 +213,14 @@ def parser() -> argparse.ArgumentParser:
         "after-grading/)",
     )
     rel.add_argument(
-        "--checkout", type=Path, help="the repository checkout to release from (default: this one)"
+        "--checkout",
+        type=Path,
+        metavar="DIR",
+        help="the repository checkout to release from (default: this one)",
     )
     rel.add_argument(
         "--package-url",
+        metavar="URL",
         help="where students install ffnn-lab from, for their README's install command "
         "(default: the placeholder git+https://github.com/YOUR-ORG/ffnn-lab)",
     )
