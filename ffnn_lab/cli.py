@@ -1,4 +1,4 @@
-"""The lab's main job without a notebook: `ffnn-lab train` and `ffnn-lab grade`."""
+"""The lab's main job without a notebook: `ffnn-lab train`, `ffnn-lab grade` and `ffnn-lab release`."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _defaults(field: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line: train and grade."""
+    """The command line: train, grade and release."""
     p = argparse.ArgumentParser(prog="ffnn-lab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     data_help = (
@@ -190,6 +190,39 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--report-dir", type=Path, default=Path("grading-report"))
     m.add_argument(
         "--partial", action="store_true", help="merge even if shards are missing (the report says so)"
+    )
+
+    rel = sub.add_parser(
+        "release",
+        help="write the student release: notebooks 01-08 without solutions, and a README for students",
+        description="Write the student release to OUT: notebooks 01-08 with every solution replaced by "
+        "a gap and no outputs, and a README for students (install, the checks, what notebook 08 is "
+        "graded on, handing in). Made from a checkout of the repository: the installed package holds "
+        "no notebooks.",
+    )
+    rel.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
+    rel.add_argument(
+        "--after-grading",
+        action="store_true",
+        help="add after-grading/ (notebook 09, a full solution of 08): only once 08 is graded",
+    )
+    rel.add_argument(
+        "--force",
+        action="store_true",
+        help="write into OUT although it is not empty (replaces the release's files, removes an old "
+        "after-grading/)",
+    )
+    rel.add_argument(
+        "--checkout",
+        type=Path,
+        metavar="DIR",
+        help="the repository checkout to release from (default: this one)",
+    )
+    rel.add_argument(
+        "--package-url",
+        metavar="URL",
+        help="where students install ffnn-lab from, for their README's install command "
+        "(default: the placeholder git+https://github.com/YOUR-ORG/ffnn-lab)",
     )
     return p
 
@@ -357,11 +390,30 @@ def grade_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def release(args: argparse.Namespace) -> int:
+    """Write the student release; say what was written and what to check before handing it out."""
+    from .release import PACKAGE_URL
+    from .release import release as write
+
+    url = args.package_url or PACKAGE_URL
+    written = write(
+        args.out, after_grading=args.after_grading, force=args.force, checkout=args.checkout, package_url=url
+    )
+    print(f"student release: {len(written) - 1} notebooks and README.md written to {args.out}")
+    if url == PACKAGE_URL:
+        print(
+            f"note: the students' README installs ffnn-lab from the placeholder {PACKAGE_URL}; "
+            "pass --package-url with your course's address"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, turn expected failures into one clear line and a non-zero exit."""
     args = parser().parse_args(argv)
     try:
-        return {"train": train, "grade": grade, "grade-merge": grade_merge}[args.command](args)
+        commands = {"train": train, "grade": grade, "grade-merge": grade_merge, "release": release}
+        return commands[args.command](args)
     except DataNotFoundError as e:
         print(f"ffnn-lab: error: {e.problem}\n{WAYS_OUT}", file=sys.stderr)
         return 2

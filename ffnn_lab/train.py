@@ -107,7 +107,8 @@ def fit(
     **changes: Any,
 ) -> list[dict]:
     """Minibatch training by recipe (default: the lecture's), any field changed by keyword, e.g.
-    fit(model, data.train, data.val, recipe=RECIPES["best"], epochs=8), RECIPES from ffnn_lab.recipes.
+    fit(model, data.train, data.val, epochs=20, momentum=0.9), or a whole Recipe:
+    fit(model, data.train, recipe=Recipe(optimizer="adamw", lr=1e-3)), Recipe from ffnn_lab.
     Returns one dict per epoch:
     epoch, loss, train_accuracy (counted on the epoch's own augmented batches as they go by),
     val_accuracy, seconds.

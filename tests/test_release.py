@@ -1,15 +1,22 @@
-"""The student release (tools/notebooks.py --student): gaps instead of solutions, and it runs."""
+"""The student release (ffnn-lab release, tools/notebooks.py --student): gaps instead of solutions,
+nothing of notebook 09 unless asked for, a README for students, and it runs."""
 
 import asyncio
 import importlib.util
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from ffnn_lab import cli, config, wide_mlp
+from ffnn_lab import release as rel
+from ffnn_lab.grading import policy
+from ffnn_lab.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "notebooks.py"
@@ -166,6 +173,7 @@ def test_release_holds_no_solution_text(release, path):
 # --- the released notebooks run top to bottom, unsolved ----------------------------------
 
 WITH_EXERCISES = [p for p in NOTEBOOKS if has_solutions(nbformat.read(p, as_version=4))]
+GRADED = ROOT / "notebooks" / "08-exercise-beat-80-percent.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +200,7 @@ def executed(release, tmp_path_factory) -> dict:
 
     async def run_all():
         slots = asyncio.Semaphore(2)
-        await asyncio.gather(*(run(path, slots) for path in WITH_EXERCISES))
+        await asyncio.gather(*(run(path, slots) for path in [*WITH_EXERCISES, GRADED]))
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FFNN_LAB_QUICK", "1")
@@ -220,3 +228,152 @@ def test_unsolved_release_runs_and_every_check_says_not_yet(executed, path):
             f"cell {i} said neither 'Not answered yet' nor 'Not yet': {text_of(cell)!r}"
         )
         assert "✅" not in text_of(cell), f"cell {i} calls an unanswered gap right"
+
+
+def test_the_released_graded_notebook_runs_and_its_quick_check_never_passes(executed):
+    nb, error = executed[GRADED]
+    assert error is None, f"the released notebook 08 raised:\n{str(error)[-2000:]}"
+    for call in ("grading.check(", "grading.time_check("):
+        (cell,) = [c for c in nb.cells if call in c.source]
+        lines = text_of(cell).splitlines()
+        assert lines and all(line.startswith("[quick mode] ") for line in lines), lines
+        assert not any("PASS" in line for line in lines)
+
+
+# --- ffnn-lab release: the folder a student starts from ----------------------------------------
+
+TOP_LEVEL = sorted((ROOT / "notebooks").glob("*.ipynb"))  # 01-08
+LATER = sorted((ROOT / "notebooks" / rel.AFTER_GRADING).glob("*.ipynb"))  # 09
+
+
+@pytest.fixture(scope="module")
+def student_folder(tmp_path_factory) -> Path:
+    """The default release, as an instructor makes it: `ffnn-lab release OUT`."""
+    out = tmp_path_factory.mktemp("cli") / "release"
+    assert cli.main(["release", str(out)]) == 0
+    return out
+
+
+def files_in(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_default_release_is_notebooks_01_to_08_and_a_readme(student_folder):
+    assert sorted(files_in(student_folder)) == sorted([p.name for p in TOP_LEVEL] + ["README.md"])
+    assert [p.name[:2] for p in TOP_LEVEL] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+
+
+def lines_of(nb, kinds=("code", "markdown")) -> set[str]:
+    return {line.strip() for c in nb.cells if c.cell_type in kinds for line in c.source.splitlines()}
+
+
+def test_the_default_release_holds_nothing_of_a_solution_or_of_notebook_09(student_folder):
+    texts = files_in(student_folder)
+    released = "\n".join(texts.values())
+    assert not re.search(r"(BEGIN|END) SOLUTION", released)
+    # every line inside a solution block, anywhere (09 included), that is not also outside one
+    inside, outside = set(), set()
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            ins, outs = split_lines(cell)
+            (inside if "solution" in tool.tags(cell) else outside).update(ins)
+            outside.update(outs)
+    solution = {line for line in inside - outside if len(line) > 3}
+    assert solution, "the instructor's notebooks hold solutions to test against"
+    released_lines = {line.strip() for line in texts["README.md"].splitlines()}
+    for name, text in texts.items():
+        if name.endswith(".ipynb"):
+            student = nbformat.reads(text, as_version=4)
+            assert not lines_of(student) & solution, f"{name}: solution lines in the release"
+            assert all("solution" not in tool.tags(c) and not c.get("outputs") for c in student.cells)
+            released_lines |= lines_of(student)
+    # nothing of 09: its own lines (those no notebook 01-08 shares), its recipe, its network
+    earlier = set().union(*(lines_of(nbformat.read(p, as_version=4)) for p in TOP_LEVEL))
+    ninth = {
+        line for p in LATER for line in lines_of(nbformat.read(p, as_version=4)) - earlier if len(line) > 25
+    }
+    assert ninth and not ninth & released_lines
+    best = RECIPES["best"]
+    for secret in (best.describe(), repr(best), str(wide_mlp()), "from-79-to-90", "90.29%", "89.5"):
+        assert secret not in released, f"the release shows {secret!r}"
+
+
+def test_after_grading_adds_notebook_09_and_says_what_it_is(tmp_path):
+    out = tmp_path / "after"
+    assert cli.main(["release", str(out), "--after-grading"]) == 0
+    names = sorted(files_in(out))
+    assert names == sorted(
+        [p.name for p in TOP_LEVEL] + [f"after-grading/{p.name}" for p in LATER] + ["README.md"]
+    )
+    assert (
+        "open it only once your notebook 08 has been handed in and graded" in (out / "README.md").read_text()
+    )
+
+
+def test_a_folder_that_is_not_empty_is_refused_unless_forced(tmp_path, capsys):
+    out = tmp_path / "course"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["release", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} is not empty" in err and "--force" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]  # nothing written
+    assert cli.main(["release", str(out), "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine" and (out / "README.md").is_file()
+
+
+def test_forcing_a_release_over_an_after_grading_one_removes_notebook_09(tmp_path):
+    out = tmp_path / "course"
+    assert cli.main(["release", str(out), "--after-grading"]) == 0
+    assert cli.main(["release", str(out), "--force"]) == 0
+    assert not (out / rel.AFTER_GRADING).exists()
+
+
+@pytest.mark.parametrize("where", ["checkout", "parent"])
+def test_the_release_never_overwrites_the_checkout(where, capsys):
+    out = ROOT if where == "checkout" else ROOT.parent
+    assert cli.main(["release", str(out), "--force"]) == 2
+    assert "holds this checkout" in capsys.readouterr().err
+
+
+def test_without_a_checkout_it_says_the_notebooks_are_not_in_the_package(tmp_path, monkeypatch, capsys):
+    assert cli.main(["release", str(tmp_path / "a"), "--checkout", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not part of the installed package" in err and "--checkout DIR" in err
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path / "site-packages")  # a plain install
+    assert cli.main(["release", str(tmp_path / "b")]) == 2
+    assert "ffnn_lab runs from" in capsys.readouterr().err and not (tmp_path / "b").exists()
+
+
+def test_the_students_readme_takes_its_numbers_from_the_grading_policy(monkeypatch):
+    def readme() -> str:
+        return rel.student_readme(ROOT, TOP_LEVEL, "git+https://example.org/course/ffnn-lab")
+
+    text = readme()
+    limit = policy.Budget().timeout
+    for shown in (
+        f"{policy.THRESHOLD:.0%}",
+        f"plus {policy.MARGIN * 100:g} points",
+        f"above {policy.CEILING:.0%}",
+        f"time limit of {limit:g} seconds",
+    ):
+        assert shown in text
+    assert 'pip install "ffnn-lab[notebooks] @ git+https://example.org/course/ffnn-lab"' in text
+    assert '%pip install --quiet "ffnn-lab @ git+https://example.org/course/ffnn-lab"' in text
+    assert "ffnn_lab.wide_mlp" in text and "does **not** count" in " ".join(text.split())  # the decision
+    # other numbers in the policy: other numbers in the README (none is written into the template)
+    monkeypatch.setattr(policy, "THRESHOLD", 0.83)
+    monkeypatch.setattr(policy, "MARGIN", 0.03)
+    monkeypatch.setattr(policy, "CEILING", 0.97)
+    monkeypatch.setattr(policy, "Budget", lambda: types.SimpleNamespace(timeout=777))
+    changed = readme()
+    for shown in ("above **83%**", "plus 3 points", "above 97%", "time limit of 777 seconds"):
+        assert shown in " ".join(changed.split())
+
+
+def test_the_tool_and_the_command_line_write_the_same_release(student_folder, tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(TOOL), "--student", str(tmp_path / "tool")], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert files_in(tmp_path / "tool") == files_in(student_folder)

@@ -1,7 +1,8 @@
 """Grading the exercise: the student's own checks, and the instructor's two-phase, sandboxed grader.
 
 policy.py       the numbers: the lecture's bar, the margin, the ceiling, the time budget
-exercise.py     the untouched exercise's reference, `contract` and `check` for notebook 08
+exercise.py     the untouched exercise's reference, `contract`, `time_check` and `check` for notebook 08
+references.py   the untouched exercise's accuracy on the splits courses use, measured once and shipped
 graph.py        a model as a file that loads without running Python: export, rules by structure, run
 submissions.py  reading submissions: who they belong to, their bytes
 split.py        the graded split: the sandboxes' view and the private images
@@ -16,13 +17,13 @@ runner.py       the class: split, pass mark, jobs, shards, signals
 
 from .policy import CEILING, MARGIN, THRESHOLD
 
-__all__ = ["CEILING", "MARGIN", "THRESHOLD", "check", "contract", "reference_accuracy"]
+__all__ = ["CEILING", "MARGIN", "THRESHOLD", "check", "contract", "reference_accuracy", "time_check"]
 
 
 def __getattr__(name: str):
     # the checks load the exporter and the training loop: only when notebook 08 asks for them, so
     # that reading the policy (the CLI's defaults) or running a phase stays light
-    if name in ("check", "contract", "reference_accuracy"):
+    if name in ("check", "contract", "reference_accuracy", "time_check"):
         from . import exercise
 
         return getattr(exercise, name)
