@@ -9,8 +9,9 @@ import ffnn_lab
 from ffnn_lab import DataNotFoundError, InvalidInput, LabError, TrainingDiverged
 
 PACKAGE = Path(ffnn_lab.__file__).parent
-# The command line and the grader it runs speak in flags; every other module is library code.
-SPEAKS_FLAGS = {"cli.py", "__main__.py", "grading"}
+# The command line, the grader and the release it runs speak in flags; every other module is library
+# code. (release.py answers `ffnn-lab release` and `tools/notebooks.py --student`, both with --force.)
+SPEAKS_FLAGS = {"cli.py", "__main__.py", "grading", "release.py"}
 LIBRARY = sorted(
     path.relative_to(PACKAGE).as_posix()
     for path in PACKAGE.rglob("*.py")

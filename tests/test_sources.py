@@ -105,7 +105,7 @@ def test_an_array_copy_reads_like_the_image_folder(tmp_path):
     folder = load_cifar10(tmp_path / "folder", holdout=4, split_seed=1)
     np.savez(tmp_path / "train.npz", data=folder.data, targets=np.array(folder.targets))
     arrays = load_cifar10(tmp_path, download=True, holdout=0)
-    assert find_source(tmp_path).kind == "folder" and "image-folder copy" in describe(arrays)
+    assert find_source(tmp_path).kind == "folder" and "array copy at" in describe(arrays)
     assert np.array_equal(arrays.data, folder.data) and arrays.targets == folder.targets
     np.savez(tmp_path / "train.npz", data=folder.data.astype(np.float32), targets=np.array(folder.targets))
     with pytest.raises(ValueError, match="expected uint8"):
