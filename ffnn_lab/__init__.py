@@ -53,7 +53,10 @@ MOVED = {
         "lab.device, with lab = ffnn_lab.setup() (or ffnn_lab.device.resolve_device)",
         "0.4.0",
     ),
-    "best": ("ffnn_lab.wide_mlp (the network); its recipe is ffnn_lab.recipes.RECIPES['best']", "0.4.0"),
+    "best": (
+        "ffnn_lab.wide_mlp (notebook 09's network, which does not count as solving notebook 08)",
+        "0.4.0",
+    ),
 }
 
 
