@@ -366,7 +366,8 @@ def test_student_text_in_the_reports_is_quoted_not_read(graded):
 HOG = (
     "import subprocess, sys, time\n"
     "hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(30)]\n"
-    "time.sleep(10)\n" + UNTRAINED
+    "time.sleep(10)\n"
+    "for h in hogs:\n    h.kill()\n" + UNTRAINED
 )
 
 
