@@ -8,13 +8,13 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from ffnn_lab import baseline
-from ffnn_lab.grading import exercise, graph, phase2
+from ffnn_lab.grading import exercise, graph, phase2, rules
 
 X = torch.randn(graph.BATCH, 3, 32, 32, generator=torch.Generator().manual_seed(0))
 
 
 def problems_of(model: nn.Module) -> list[str]:
-    return graph.rule_problems(graph.load_graph(graph.export_bytes(model)))
+    return rules.rule_problems(graph.load_graph(graph.export_bytes(model)))
 
 
 def conv_as_dense(conv: nn.Conv2d, size: int) -> nn.Linear:
@@ -132,7 +132,7 @@ def test_a_weight_changed_in_place_is_refused():
 
     buf = io.BytesIO()
     np.savez(buf, __graph__=np.array(json.dumps(spec)), **{f"w_{k}": v for k, v in weights.items()})
-    problems = graph.rule_problems(graph.load_graph(buf.getvalue()))
+    problems = rules.rule_problems(graph.load_graph(buf.getvalue()))
     assert any("changes a weight in place" in p for p in problems)
 
 
@@ -202,7 +202,7 @@ def test_honest_models_in_other_forms_are_graded_and_scored_exactly(build):
     torch.manual_seed(0)
     model = build().eval()
     g = graph.load_graph(graph.export_bytes(model))
-    assert graph.rule_problems(g) == []
+    assert rules.rule_problems(g) == []
     with torch.no_grad():
         expected = model(X.to(g.input_dtype)).float()
     torch.testing.assert_close(graph.run_graph(g, X), expected, atol=1e-5, rtol=1e-5)
@@ -212,7 +212,7 @@ def test_half_precision_is_scored_in_float32():
     torch.manual_seed(0)
     model = baseline().bfloat16().eval()
     g = graph.load_graph(graph.export_bytes(model))
-    assert g.input_dtype == torch.float32 and graph.rule_problems(g) == []
+    assert g.input_dtype == torch.float32 and rules.rule_problems(g) == []
     with torch.no_grad():
         expected = model.float()(X)
     torch.testing.assert_close(graph.run_graph(g, X), expected, atol=1e-5, rtol=1e-5)
@@ -291,7 +291,7 @@ def test_per_image_reductions_joined_branches_glu_and_inplace_dropout_are_allowe
     torch.manual_seed(0)
     model = Standardises().eval()
     g = graph.load_graph(graph.export_bytes(model))
-    assert graph.rule_problems(g) == []
+    assert rules.rule_problems(g) == []
     with torch.no_grad():
         torch.testing.assert_close(graph.run_graph(g, X), model(X), atol=1e-5, rtol=1e-5)
 

@@ -3,7 +3,9 @@
 policy.py       the numbers: the lecture's bar, the margin, the ceiling, the time budget
 exercise.py     the untouched exercise's reference, `contract`, `time_check` and `check` for notebook 08
 references.py   the untouched exercise's accuracy on the splits courses use, measured once and shipped
-graph.py        a model as a file that loads without running Python: export, rules by structure, run
+graph.py        a model as a file that loads without running Python: export, load, run
+ops.py          the aten operations of the exercise's model family, by kind
+rules.py        the rules by structure, and every image's scores its own
 submissions.py  reading submissions: who they belong to, their bytes
 split.py        the graded split: the sandboxes' view and the private images
 sandbox.py      bubblewrap around untrusted code; seccomp.py and cgroups.py: its filter and groups

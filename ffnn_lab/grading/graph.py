@@ -2,9 +2,9 @@
 
 `export_model` (run where the model lives, e.g. the student's kernel) traces it with torch.export and
 writes one .npz: the graph as a JSON string plus one array per weight. `load_graph` reads such a file
-with numpy's pickle-free loader and checks its form; `rule_problems` says which operations break the
-exercise's rules; `run_graph` evaluates the graph with a fixed table of aten operations. The file is
-untrusted: anything in it may have been forged, so every field is validated before use.
+with numpy's pickle-free loader and checks its form; `run_graph` evaluates the graph with the
+operations of ops.py alone (rules.py says how they may be combined). The file is untrusted:
+anything in it may have been forged, so every field is validated before use.
 (torch.export.load is not used: it falls back to unpickling when its safe path fails.)
 """
 
@@ -27,171 +27,19 @@ import torch
 from torch import nn
 
 from ..errors import first_line
+from .ops import ALLOWED, DROPPED
 
 FORMAT = "ffnn-lab-graph"
 BATCH = 100  # the graph is traced for batches of exactly this many images; the scorer pads the last
 INPUT_SHAPE = (3, 32, 32)
 MAX_NODES = 10_000
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-
-# The exercise's model family, as aten operations. Which op may touch what is checked by structure
-# (rule_problems): after one flatten of each whole image, only linear maps with fixed weights,
-# elementwise functions, normalisation and dropout. Everything else, convolution and pooling
-# included, breaks the rules.
-LINEAR = {"linear.default", "addmm.default", "mm.default", "matmul.default"}  # activations x weights
-WEIGHT_ONLY = {"t.default", "transpose.int", "permute.default"}  # rearranging: only weights may be
-RESHAPE = {
-    "view.default",
-    "reshape.default",
-    "_unsafe_view.default",
-    "flatten.using_ints",
-    "unflatten.int",
-    "squeeze.dim",
-    "squeeze.dims",
-    "unsqueeze.default",
-}
-PASS_THROUGH = {  # copies, casts and aliases: the same values
-    "contiguous.default",
-    "clone.default",
-    "alias.default",
-    "detach.default",
-    "detach_.default",
-    "lift_fresh_copy.default",
-    "_to_copy.default",
-    "to.dtype",
-}
-ELEMENTWISE = (
-    {
-        f"{op}.default"
-        for op in (
-            "relu",
-            "relu_",
-            "tanh",
-            "tanh_",
-            "sigmoid",
-            "sigmoid_",
-            "gelu",
-            "silu",
-            "silu_",
-            "elu",
-            "selu",
-            "celu",
-            "leaky_relu",
-            "hardtanh",
-            "hardtanh_",
-            "hardswish",
-            "hardsigmoid",
-            "mish",
-            "softplus",
-            "log_sigmoid",
-            "prelu",
-            "_prelu_kernel",
-            "threshold",
-            "abs",
-            "neg",
-            "exp",
-            "log",
-            "sqrt",
-            "rsqrt",
-            "square",
-            "clamp",
-            "clamp_min",
-            "clamp_max",
-            "sin",
-            "cos",
-            "sign",
-            "erf",
-            "reciprocal",
-        )
-    }
-    | {
-        f"{op}.{kind}"
-        for op in ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_")
-        for kind in ("Tensor", "Scalar")
-    }
-    | {"rsub.Scalar", "pow.Tensor_Scalar"}
-)
-NORMALISATION = {
-    "batch_norm.default",
-    "_native_batch_norm_legit_no_training.default",
-    "layer_norm.default",
-    "native_layer_norm.default",
-    "group_norm.default",
-    "rms_norm.default",
-}
-FEATURE_WISE = {  # reductions over each image's own features (with keepdim, as F.normalize uses them)
-    "mean.dim",
-    "sum.dim_IntList",
-    "amax.default",
-    "amin.default",
-    "linalg_vector_norm.default",
-    "norm.ScalarOpt_dim",
-    "var.correction",
-    "std.correction",
-    "var.dim",
-    "std.dim",
-    "var_mean.correction",
-    "glu.default",
-}
-DROPOUT = {
-    "dropout.default",
-    "native_dropout.default",
-    "alpha_dropout.default",
-    "feature_dropout.default",
-    "feature_alpha_dropout.default",
-    "dropout_.default",
-    "alpha_dropout_.default",
-    "feature_dropout_.default",
-    "feature_alpha_dropout_.default",
-}
-OUTPUT = {"softmax.int", "log_softmax.int", "_softmax.default", "_log_softmax.default"}
-ALLOWED = LINEAR | WEIGHT_ONLY | RESHAPE | PASS_THROUGH | ELEMENTWISE | NORMALISATION | DROPOUT | OUTPUT
-DIM_SLOT = {"linalg_vector_norm.default": 2, "norm.ScalarOpt_dim": 2}  # where dim sits (else second)
-BROADCAST = {"expand.default", "expand_as.default"}  # one number per image, repeated over its features
-ALLOWED = ALLOWED | FEATURE_WISE | BROADCAST | {"getitem", "cat.default"}
-# checks torch.export inserts (dtype conversions, sizes): they compute nothing and are left out
-DROPPED = {
-    "_assert_tensor_metadata.default",
-    "_assert_scalar.default",
-    "sym_constrain_range_for_size.default",
-}
 DATA_DEPENDENT = re.compile(r"data.dependent|GuardOnDataDependent|[Dd]ynamic control flow|UserError.*guard")
 SHAPE_TROUBLE = re.compile(
     r"shapes? cannot be multiplied|size mismatch|same reduction dim|mat1 and mat2|[Ee]xpected .*dim"
     r"|shape '?\["
 )
 SCORES_SHAPE = "2 scores per image, shape (N, 2)"
-SAME_SCORES = 1e-4  # one image's scores in two batch compositions may differ by round-off, not more
-RULES = (
-    "the rules allow one flatten of each whole image, then linear layers, elementwise activations, "
-    "normalisation and dropout; no convolution, pooling or rearranging of activations"
-)
-FEATURES = INPUT_SHAPE[0] * INPUT_SHAPE[1] * INPUT_SHAPE[2]
-FORBIDDEN_KINDS = [
-    ("conv", "a convolution"),
-    ("pool", "pooling"),
-    ("unfold", "patch extraction"),
-    ("im2col", "patch extraction"),
-    ("upsample", "resampling"),
-    ("grid_sampler", "resampling"),
-    ("roll", "shifting by position"),
-    ("gather", "indexing by position"),
-    ("index", "indexing by position"),
-    ("embedding", "a lookup table"),
-]
-# where each op's `training` flag sits among its arguments: True at grading time is refused
-TRAINING_FLAG = {
-    "batch_norm.default": 5,
-    "dropout.default": 2,
-    "native_dropout.default": 2,
-    "alpha_dropout.default": 2,
-    "feature_dropout.default": 2,
-    "feature_alpha_dropout.default": 2,
-    "dropout_.default": 2,
-    "alpha_dropout_.default": 2,
-    "feature_dropout_.default": 2,
-    "feature_alpha_dropout_.default": 2,
-}
 DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "bool"}
 INPUT_DTYPES = {"float32", "float64"}  # half-precision models are exported in float32
 
@@ -451,188 +299,6 @@ def load_graph(data: bytes) -> Graph:
     return Graph(nodes, weights, inp, out, getattr(torch, dtype), device)
 
 
-def describe_op(op: str) -> str:
-    """What kind of operation op is, for a message: 'a convolution', 'pooling', ..."""
-    return next((what for key, what in FORBIDDEN_KINDS if key in op), "not one of the allowed operations")
-
-
-def rule_problems(graph: Graph) -> list[str]:
-    """Each way the graph breaks the exercise's rules, in words; [] when it follows them. The same
-    words answer the student's contract() in notebook 08 and the grader's phase 2."""
-    unknown = [f"aten.{op} ({describe_op(op)})" for op in graph.ops() if op not in ALLOWED]
-    if unknown:
-        return list(dict.fromkeys(unknown))  # nothing outside the table is run, not even on zeros
-    problems = []
-    for node in graph.nodes:  # batch statistics or random masks at grading time would change the scores
-        i = TRAINING_FLAG.get(node["op"])
-        if i is None:
-            continue
-        args, kwargs = node["args"], node["kwargs"]
-        flag = args[i] if len(args) > i else kwargs.get("training", kwargs.get("train"))
-        if flag is not False:
-            problems.append(
-                f"aten.{node['op']} uses the batch's own statistics (BatchNorm1d with "
-                "track_running_stats=False: keep the default)"
-                if node["op"].startswith("batch_norm")
-                else f"aten.{node['op']} in training mode (the graded model must be in eval mode)"
-            )
-    try:
-        values = _evaluate(graph, torch.zeros(BATCH, *INPUT_SHAPE, dtype=graph.input_dtype))
-    except Exception as e:  # a forged graph can make an allowed op fail
-        return [
-            *problems,
-            f"the graph fails on a batch of blank images ({type(e).__name__}: {first_line(e, 120)})",
-        ]
-    problems += _structure(graph, values)
-    return list(dict.fromkeys(problems))
-
-
-def _refs(arg) -> list[str]:
-    """The names an encoded argument refers to, in order."""
-    if isinstance(arg, list):
-        return [r for a in arg for r in _refs(a)]
-    if isinstance(arg, dict) and "ref" in arg:
-        return [arg["ref"]]
-    return []
-
-
-def _shape(value) -> tuple:
-    return tuple(value.shape) if isinstance(value, torch.Tensor) else ()
-
-
-def _structure(graph: Graph, values: dict) -> list[str]:
-    """The rules by structure: what each operation is applied to. Values are the graph run on blank
-    images (for shapes). Kinds: weights ('const'), whole images ('image') and, after a flatten of
-    each whole image, its activation vector ('act', shape (N, D))."""
-    kind = {name: "const" for name in graph.weights}
-    kind[graph.input] = "image"
-    problems = []
-    for node in graph.nodes:
-        op, name, args = node["op"], node["name"], node["args"]
-        refs = _refs(args) + _refs(list(node["kwargs"].values()))
-        kinds = {kind[r] for r in refs}
-        if op.endswith("_.Tensor") or op.endswith("_.Scalar") or op.endswith("_.default"):
-            if args and _refs(args[:1]) and kind[_refs(args[:1])[0]] == "const":
-                problems.append(
-                    f"aten.{op} changes a weight in place: the graded model's weights must stay fixed"
-                )
-        if kinds <= {"const"}:
-            kind[name] = "const"
-            continue
-        if "image" in kinds:
-            kind[name] = "image"
-            if "act" in kinds:
-                problems.append(f"aten.{op} combines whole images with activations after the flatten")
-            elif op in RESHAPE and _shape(values[name]) == (BATCH, FEATURES):
-                kind[name] = "act"  # the one flatten: each image becomes its 3,072 values
-            elif not (op in PASS_THROUGH | DROPOUT or _per_pixel(op, refs, kind, values, name)):
-                problems.append(
-                    f"aten.{op} on the images before the flatten: only a flatten of each whole image "
-                    "may come first"
-                )
-            continue
-        kind[name] = "act"
-        problems += _on_activations(node, refs, kind, values)
-    if kind.get(graph.output) != "act":
-        problems.append("the scores do not come from the flattened images: start the model with nn.Flatten()")
-    return problems
-
-
-def _per_pixel(op: str, refs: list[str], kind: dict, values: dict, name: str) -> bool:
-    """An elementwise op on images with fixed numbers per channel or per image (e.g. normalising)."""
-    if op not in ELEMENTWISE or _shape(values[name]) != (BATCH, *INPUT_SHAPE):
-        return False
-    return all(
-        kind[r] == "image" or values[r].numel() <= FEATURES and _shape(values[r])[:1] in ((), (1,), (3,))
-        for r in refs
-    )
-
-
-def _on_activations(node: dict, refs: list[str], kind: dict, values: dict) -> list[str]:
-    """What may be done to activation vectors: linear maps with fixed weights, elementwise functions,
-    reductions and normalisation over an image's own features, joining feature vectors, dropout, a
-    softmax over the scores. Reshaping, permuting or multiplying activations with each other is where
-    pooling and patches hide; a fixed number per batch position would make scores depend on the batch."""
-    op, name, args = node["op"], node["name"], node["args"]
-    shape = _shape(values[name])
-    acts = [r for r in refs if kind[r] == "act"]
-    consts = [r for r in refs if kind[r] == "const"]
-    where = f"aten.{op} on the activations after the flatten"
-    if op in LINEAR:
-        operands = _refs(args)
-        data_slot = 1 if op == "addmm.default" else 0  # addmm(bias, input, weight)
-        if len(acts) > 1:
-            return [
-                f"{where} multiplies activations with each other (a linear layer multiplies them by weights)"
-            ]
-        if operands[data_slot : data_slot + 1] != acts:
-            return [
-                f"{where} multiplies the activations from the left: a linear layer takes them as its input"
-            ]
-        bias = {"addmm.default": 0, "linear.default": 2}.get(op)
-        for i, arg in enumerate(args):
-            ref = _refs([arg])
-            if i == bias and ref and not _per_feature(_shape(values[ref[0]]), shape):
-                return [f"{where} adds a bias shaped {_shape(values[ref[0]])}: {PER_IMAGE}"]
-    elif op in RESHAPE:
-        if _squeezed(shape) != _squeezed(_shape(values[acts[0]])):
-            return [
-                f"{where} reshapes them {_shape(values[acts[0]])} -> {shape}: rearranging activations "
-                "is how pooling and patches are rebuilt, so it is not allowed"
-            ]
-    elif op in WEIGHT_ONLY:
-        return [f"{where} rearranges them: only weights may be transposed or permuted"]
-    elif op in ELEMENTWISE:
-        for r in acts:
-            if not _same_image(_shape(values[r]), shape):
-                return [f"{where} combines activations of different shapes"]
-        for r in consts:
-            if not _per_feature(_shape(values[r]), shape):
-                return [f"{where} uses fixed numbers shaped {_shape(values[r])}: {PER_IMAGE}"]
-    elif op in OUTPUT | FEATURE_WISE:
-        slot = DIM_SLOT.get(op, 1)
-        dim = (
-            args[slot] if len(args) > slot else node["kwargs"].get("dim", -1 if op == "glu.default" else None)
-        )
-        dims = dim if isinstance(dim, list) else [dim]
-        if not dims or any(d not in (1, -1) for d in dims) or len(_shape(values[acts[0]])) != 2:
-            return [f"{where} works over dim {dim}: only over each image's own features (dim 1) is allowed"]
-    elif op in BROADCAST:
-        if len(_squeezed(_shape(values[acts[0]]))) != 1:
-            return [f"{where} repeats them: only one number per image may be spread over its features"]
-    elif op == "cat.default":
-        dim = args[1] if len(args) > 1 else node["kwargs"].get("dim", 0)
-        if consts or dim not in (1, -1):
-            return [f"{where} joins them along dim {dim}: only activation vectors, side by side (dim 1)"]
-    elif op in NORMALISATION and op.startswith(("layer_norm", "native_layer_norm", "rms_norm")):
-        normalised = args[1] if len(args) > 1 else None
-        if list(normalised or []) != list(shape[-1:]):
-            return [f"{where} normalises over {normalised}, not over each image's features"]
-    if op != "getitem" and not (shape and shape[0] == BATCH and len(_squeezed(shape)) <= 2):
-        return [f"{where} makes them {shape}: activations stay one vector per image, (N, features)"]
-    return []
-
-
-def _squeezed(shape: tuple) -> tuple:
-    """The shape without its size-1 dimensions after the batch's: (N, 1, D) and (N, D) are the same."""
-    return shape[:1] + tuple(size for size in shape[1:] if size != 1)
-
-
-def _same_image(a: tuple, b: tuple) -> bool:
-    """Whether two activations are each image's own: the same shape, or one number per image."""
-    return a == b or (a[:1] == b[:1] and (len(_squeezed(a)) == 1 or len(_squeezed(b)) == 1))
-
-
-def _per_feature(const: tuple, act: tuple) -> bool:
-    """Whether a fixed tensor broadcasts over the batch: one number, or one per feature."""
-    return all(size == 1 for size in const[:-1]) and (not const or const[-1] in (1, act[-1] if act else 1))
-
-
-PER_IMAGE = (
-    "they differ from image to image in a batch, and each image's scores must depend on that image alone"
-)
-
-
 def _resolve(arg, values: dict):
     if isinstance(arg, list):
         return [_resolve(a, values) for a in arg]
@@ -649,7 +315,7 @@ def _function(op: str):
 
 
 @torch.no_grad()
-def _evaluate(graph: Graph, x: torch.Tensor) -> dict:
+def evaluate(graph: Graph, x: torch.Tensor) -> dict:
     """Every node's value for the batch x (ALLOWED operations only; the caller checks the rules)."""
     values = {**graph.weights, graph.input: x.to(graph.input_dtype)}
     for node in graph.nodes:
@@ -671,7 +337,7 @@ def run_graph(graph: Graph, x: torch.Tensor) -> torch.Tensor:
     runs only ALLOWED operations, but it does not check how they are combined."""
     if tuple(x.shape) != (BATCH, *INPUT_SHAPE):
         raise ValueError(f"run_graph takes batches shaped {(BATCH, *INPUT_SHAPE)}, not {tuple(x.shape)}")
-    out = _evaluate(graph, x)[graph.output]
+    out = evaluate(graph, x)[graph.output]
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (BATCH, 2):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ExportError(f"`model` must return {SCORES_SHAPE}; it returned {shape} for {BATCH} images")
@@ -688,19 +354,3 @@ def scores(graph: Graph, x: torch.Tensor) -> torch.Tensor:
             batch = torch.cat([batch, batch.new_zeros(BATCH - n, *batch.shape[1:])])
         out.append(run_graph(graph, batch)[:n])
     return torch.cat(out)
-
-
-def batch_problems(graph: Graph, x: torch.Tensor) -> tuple[list[str], torch.Tensor]:
-    """Score every image twice, in two compositions of batches: ([] and the scores) when each image's
-    scores stay the same, else the words saying they do not (what no structure check can see)."""
-    first = scores(graph, x)
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    second = torch.empty_like(first)
-    second[order] = scores(graph, x[order])
-    moved = ~torch.isclose(first, second, rtol=SAME_SCORES, atol=SAME_SCORES).all(dim=1)
-    if not moved.any():
-        return [], first
-    return [
-        f"the scores of {int(moved.sum())} of {len(x)} images changed when the same images were scored "
-        f"in other batches: {PER_IMAGE}"
-    ], first

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from ..errors import first_line
-from .graph import ExportError, batch_problems, load_graph, rule_problems
+from .graph import ExportError, load_graph
+from .rules import batch_problems, rule_problems
 
 
 def score(model: bytes, images: np.ndarray) -> dict:
