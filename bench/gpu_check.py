@@ -8,7 +8,9 @@
   4. the grader, sandboxed, on notebook 08 as handed out and on an improved submission: time per
      submission and the device each one trained on;
   5. notebooks 07, 08 and 09 at full length on CUDA (side by side, to fit the time), their wall times;
-  6. one summary table, printed and written as summary.md beside everything else measured.
+  6. the sandboxes' control groups on this machine (cgroup v1 or v2): the kernel's limits on CPU,
+     memory and processes (tests/test_grading_cgroups.py) and a CPU hog beside an honest notebook;
+  7. one summary table, printed and written as summary.md beside everything else measured.
 
     bash bench/gpu_check.sh [--data ../shared/data/cifar10-jpg] [--out DIR] [--budget 420]
 
@@ -51,7 +53,7 @@ history = ffnn_lab.fit(
     schedule="onecycle", max_shift=3, flip=True,
 )
 """
-STEPS = ("env", "cuda-tests", "speed", "sandbox", "grading", "fixed-cost", "notebooks")
+STEPS = ("env", "cgroups", "cuda-tests", "speed", "sandbox", "grading", "fixed-cost", "notebooks")
 PROBE = """\
 import json, time, warnings
 start = time.perf_counter()
@@ -267,6 +269,28 @@ def main() -> int:
     want = set(args.steps)
     if "env" in want:
         steps.run("env", ["bash", "-c", env_cmd], 30)
+    if "cgroups" in want:
+        layout = "from ffnn_lab.grading import cgroups as c; print('groups:', c.unavailable() or c.layout())"
+        cg_env = "cat /proc/self/cgroup; grep cgroup /proc/self/mountinfo; "
+        cg_env += "head /sys/fs/cgroup/cgroup.controllers /sys/fs/cgroup/cgroup.subtree_control; "
+        steps.run("cgroups-env", ["bash", "-c", cg_env + f'{py} -c "{layout}"'], 30)
+        steps.run(
+            "cgroups",
+            [
+                py,
+                "-m",
+                "pytest",
+                "tests/test_grading_cgroups.py",
+                "tests/test_grading_sandbox.py",
+                "-k",
+                "cgroups or hog or bounded or key_store",
+                "-q",
+                "-rs",
+                "-p",
+                "no:cacheprovider",
+            ],
+            240,
+        )
     if "cuda-tests" in want:
         steps.run(
             "cuda-tests", [py, "-m", "pytest", "tests/test_cuda.py", "-q", "-p", "no:cacheprovider"], 120

@@ -2,26 +2,40 @@
 and a process limit that the kernel enforces for the whole sandbox, so one submission can neither
 starve nor crowd out a classmate graded beside it, or the grader.
 
-Uses the cgroup v1 controllers cpu, cpuacct, memory and pids where they are mounted and writable (as
-root, or delegated). Where they are not (cgroup v2 only, or no permission), `unavailable()` says why
-and the grader falls back to per-process limits and says so in its report.
+Two layouts, one interface. cgroup v1 (the controllers cpu, cpuacct, memory and pids, each mounted
+and writable: as root, or delegated) nests each group under the grader's own. cgroup v2 (one
+hierarchy, as on most current Linux) only gives controllers to groups that hold no processes of their
+own, and the grader's own group holds the grader: so, as root, each group goes directly under the top
+of the hierarchy. v1 is used where it is complete, else v2; where neither can be had, `unavailable()`
+says why and the grader falls back to per-process limits and says so in its report.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
-CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")
+CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")  # v1: a hierarchy each
+V2_CONTROLLERS = ("cpu", "memory", "pids")  # v2: one hierarchy, where cpu also counts the CPU time used
 PERIOD_US = 100_000  # the CPU quota's accounting period
+PREFIX = "ffnn-lab-"  # every group is PREFIX + the grader's PID + "-" + a label: see sweep()
 
 
-def _own_dirs() -> dict[str, Path]:
+@dataclass(frozen=True)
+class Place:
+    """Where new groups go: the parent folder for each controller (in v2 one folder for all)."""
+
+    parents: dict[str, Path]
+    v2: bool
+
+
+def _own_v1() -> dict[str, Path]:
     """Each v1 controller's folder for this process (new groups nest under it)."""
     dirs = {}
     try:
@@ -36,56 +50,118 @@ def _own_dirs() -> dict[str, Path]:
     return dirs
 
 
-@functools.lru_cache(maxsize=1)
-def unavailable() -> str | None:
-    """Why the sandboxes cannot have control groups here, or None when they can (asked once)."""
-    dirs = _own_dirs()
-    missing = [c for c in CONTROLLERS if c not in dirs]
-    if missing:
-        v2 = (ROOT / "cgroup.controllers").exists()
-        return (
-            "this machine has cgroup v2 only, which the grader does not drive yet"
-            if v2
-            else f"the cgroup v1 controller(s) {', '.join(missing)} are not mounted"
-        )
-    probe = f"ffnn-lab-probe-{os.getpid()}"
-    made = []
+def _v2_top() -> Path | None:
+    """Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or .../unified beside v1), if it is."""
     try:
-        for d in dirs.values():
-            (d / probe).mkdir()
-            made.append(d / probe)
-    except OSError as e:
-        return f"cannot create a control group ({e.strerror}): run the grader as root, or delegate cgroups"
-    finally:
-        for d in made:
-            d.rmdir()
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split(" - ", 1)
+        if len(fields) == 2 and fields[1].split()[0] == "cgroup2":
+            return Path(fields[0].split()[4])
     return None
+
+
+def _v2_place() -> Place | str:
+    """Groups directly under the top of the v2 hierarchy, its controllers enabled for them; or why not."""
+    top = _v2_top()
+    if top is None:
+        return "no cgroup v1 controllers nor a cgroup v2 hierarchy are mounted"
+    if os.geteuid() != 0:
+        return "on cgroup v2 the grader makes control groups only as root"
+    offered = _read(top / "cgroup.controllers").split()
+    missing = [c for c in V2_CONTROLLERS if c not in offered]
+    if missing:
+        return f"the cgroup v2 hierarchy does not offer the controller(s) {', '.join(missing)}"
+    enabled = _read(top / "cgroup.subtree_control").split()
+    wanted = " ".join(f"+{c}" for c in V2_CONTROLLERS if c not in enabled)
+    try:
+        if wanted:
+            (top / "cgroup.subtree_control").write_text(wanted)
+    except OSError as e:
+        return (
+            f"cannot enable the cgroup v2 controllers for new groups ({e.strerror}): that needs the top "
+            "of the hierarchy writable and free of processes, which a container's is not; run the "
+            "grader on the host or in a VM"
+        )
+    return Place({c: top for c in V2_CONTROLLERS}, v2=True)
+
+
+def _choose() -> Place | str:
+    """v1 where all its controllers are mounted, else v2; or why neither can be had."""
+    own = _own_v1()
+    return Place(own, v2=False) if all(c in own for c in CONTROLLERS) else _v2_place()
+
+
+@functools.lru_cache(maxsize=1)
+def _place() -> Place | str:
+    """Where this machine's groups go, checked by making one, or why there are none; asked once."""
+    place = _choose()
+    if isinstance(place, str):
+        return place
+    try:
+        probe = create("probe", place=place)
+    except OSError as e:
+        why = f"{e.strerror}: {e.filename}" if e.filename else e.strerror
+        return f"cannot create a control group ({why}): run the grader as root, or delegate cgroups"
+    probe.remove()
+    sweep(place)
+    return place
+
+
+def unavailable() -> str | None:
+    """Why the sandboxes cannot have control groups here, or None when they can."""
+    place = _place()
+    return place if isinstance(place, str) else None
+
+
+def layout() -> str:
+    """'cgroup v1' or 'cgroup v2', the layout the groups use (only when unavailable() is None)."""
+    place = _place()
+    assert not isinstance(place, str), place
+    return "cgroup v2" if place.v2 else "cgroup v1"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 @dataclass
 class Group:
-    """One sandbox's control group, a folder per controller."""
+    """One sandbox's control group: a folder per controller (in v2 the same folder for all)."""
 
     dirs: dict[str, Path]
+    v2: bool
+
+    def folders(self) -> list[Path]:
+        return list(dict.fromkeys(self.dirs.values()))
 
     def procs_files(self) -> list[bytes]:
         """The files a process writes its PID to in order to join (precomputed: see sandbox.preexec)."""
-        return [str(d / "cgroup.procs").encode() for d in self.dirs.values()]
+        return [str(d / "cgroup.procs").encode() for d in self.folders()]
 
     def _read(self, controller: str, name: str) -> str:
-        try:
-            return (self.dirs[controller] / name).read_text()
-        except OSError:
-            return ""
+        return _read(self.dirs[controller] / name)
 
     def usage(self) -> dict:
         """CPU seconds, peak memory, whether the memory limit killed something, processes refused."""
-        oom = _pairs(self._read("memory", "memory.oom_control"))
         events = _pairs(self._read("pids", "pids.events"))
-        cpu_ns = self._read("cpuacct", "cpuacct.usage").strip()
-        peak = self._read("memory", "memory.max_usage_in_bytes").strip()
+        if self.v2:
+            usec = _pairs(self._read("cpu", "cpu.stat")).get("usage_usec", "")
+            cpu = int(usec) / 1e6 if usec.isdigit() else None
+            peak = self._read("memory", "memory.peak").strip()  # Linux 5.19 and later
+            oom = _pairs(self._read("memory", "memory.events"))
+        else:
+            ns = self._read("cpuacct", "cpuacct.usage").strip()
+            cpu = int(ns) / 1e9 if ns.isdigit() else None
+            peak = self._read("memory", "memory.max_usage_in_bytes").strip()
+            oom = _pairs(self._read("memory", "memory.oom_control"))
         return {
-            "cpu_seconds": int(cpu_ns) / 1e9 if cpu_ns.isdigit() else None,
+            "cpu_seconds": cpu,
             "memory_peak_bytes": int(peak) if peak.isdigit() else None,
             "out_of_memory": int(oom.get("oom_kill", "0")) > 0,
             "processes_refused": int(events.get("max", "0")),
@@ -96,6 +172,12 @@ class Group:
 
     def kill(self) -> None:
         """SIGKILL every process still in the group (a sandbox's PID namespace normally took them)."""
+        at_once = self.dirs["pids"] / "cgroup.kill"  # v2 on Linux 5.14 and later: forks in flight too
+        if self.v2 and at_once.exists():
+            try:
+                at_once.write_text("1")
+            except OSError:
+                pass
         for _ in range(50):
             alive = self.pids()
             if not alive:
@@ -106,7 +188,7 @@ class Group:
     def remove(self) -> None:
         """Kill what is left and delete the group's folders."""
         self.kill()
-        for d in self.dirs.values():
+        for d in self.folders():
             for _ in range(50):
                 try:
                     d.rmdir()
@@ -131,25 +213,61 @@ def _pairs(text: str) -> dict[str, str]:
     return dict(line.split(None, 1) for line in text.splitlines() if " " in line)
 
 
-def create(name: str, *, cpus: float, memory_bytes: int, processes: int) -> Group:
-    """A new group under this process's own: at most `cpus` cores, `memory_bytes` of memory (no swap
-    beyond it where the kernel accounts swap) and `processes` processes and threads."""
-    dirs = {c: d / name for c, d in _own_dirs().items()}
-    for d in dirs.values():
+def create(
+    label: str,
+    *,
+    cpus: float = 1.0,
+    memory_bytes: int = 1 << 30,
+    processes: int = 64,
+    place: Place | None = None,
+) -> Group:
+    """A new group of this grader's: at most `cpus` cores, `memory_bytes` of memory (no swap beyond
+    it where the kernel accounts swap) and `processes` processes and threads."""
+    where = place or _place()
+    assert not isinstance(where, str), where
+    name = f"{PREFIX}{os.getpid()}-{label}"
+    group = Group({c: parent / name for c, parent in where.parents.items()}, where.v2)
+    for d in group.folders():
         d.mkdir(exist_ok=True)
-    group = Group(dirs)
-    settings = [
-        ("cpu", "cpu.cfs_period_us", PERIOD_US),
-        ("cpu", "cpu.cfs_quota_us", max(1000, int(PERIOD_US * cpus))),
-        ("memory", "memory.limit_in_bytes", memory_bytes),
-        ("pids", "pids.max", processes),
-    ]
-    if (dirs["memory"] / "memory.memsw.limit_in_bytes").exists():
-        settings.append(("memory", "memory.memsw.limit_in_bytes", memory_bytes))
+    quota = max(1000, int(PERIOD_US * cpus))
+    if where.v2:
+        settings = [("cpu", "cpu.max", f"{quota} {PERIOD_US}"), ("memory", "memory.max", memory_bytes)]
+        swap = "memory.swap.max", 0  # v2 counts swap apart from memory: none at all
+    else:
+        settings = [("cpu", "cpu.cfs_period_us", PERIOD_US), ("cpu", "cpu.cfs_quota_us", quota)]
+        settings += [("memory", "memory.limit_in_bytes", memory_bytes)]
+        swap = "memory.memsw.limit_in_bytes", memory_bytes  # v1 counts memory and swap together
+    settings.append(("pids", "pids.max", processes))
+    if (group.dirs["memory"] / swap[0]).exists():
+        settings.append(("memory", *swap))
     try:
-        for controller, name_, value in settings:
-            (dirs[controller] / name_).write_text(str(value))
+        for controller, file, value in settings:
+            (group.dirs[controller] / file).write_text(str(value))
     except OSError:
         group.remove()
         raise
     return group
+
+
+def sweep(place: Place) -> list[Path]:
+    """Remove the groups of graders that are gone (stopped by SIGKILL or a crash), killing what is
+    left in them; they would otherwise pile up on the machine. Returns what was removed."""
+    removed = []
+    for parent in dict.fromkeys(place.parents.values()):
+        for d in parent.glob(f"{PREFIX}*"):
+            match = re.fullmatch(rf"{PREFIX}(\d+)-.+", d.name)
+            if not (match and d.is_dir()) or _alive(int(match.group(1))):
+                continue
+            Group({c: d for c in place.parents}, place.v2).remove()
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True

@@ -144,7 +144,7 @@ def run(
     try:
         if can_group and cgroups.unavailable() is None:
             group = cgroups.create(
-                f"ffnn-lab-{os.getpid()}-{group_name}",
+                group_name,
                 cpus=limits.cpus,
                 memory_bytes=limits.memory_bytes,
                 processes=limits.processes,

@@ -113,8 +113,8 @@ class Sandbox:
             if self.seccomp
             else "off: libseccomp was not found (install libseccomp2)",
             "control groups": (
-                f"each sandbox: {limits.cpus:g} CPU cores, {gib(limits.memory_bytes)} of memory, "
-                f"{limits.processes} processes"
+                f"each sandbox ({cgroups.layout()}): {limits.cpus:g} CPU cores, "
+                f"{gib(limits.memory_bytes)} of memory, {limits.processes} processes"
                 if self.cgroups is None
                 else f"none ({self.cgroups}): limits are per process, and under --jobs one submission "
                 "can slow the others"

@@ -1,0 +1,183 @@
+"""The sandboxes' control groups: what is written for each layout (on a stand-in hierarchy, so these
+run anywhere) and what the kernel enforces (on this machine's own groups, skipped where it has none)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ffnn_lab.grading import cgroups
+
+
+@pytest.fixture
+def v2_top(tmp_path, monkeypatch) -> Path:
+    """A stand-in for a cgroup v2 hierarchy's top, seen by a root grader on a machine without v1."""
+    top = tmp_path / "cgroup"
+    top.mkdir()
+    (top / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
+    (top / "cgroup.subtree_control").write_text("memory\n")
+    monkeypatch.setattr(cgroups, "_own_v1", lambda: {})
+    monkeypatch.setattr(cgroups, "_v2_top", lambda: top)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    return top
+
+
+def test_without_v1_groups_go_under_the_v2_top_with_its_controllers_enabled(v2_top):
+    place = cgroups._choose()
+    assert place == cgroups.Place({"cpu": v2_top, "memory": v2_top, "pids": v2_top}, v2=True)
+    # only the controllers not yet enabled are asked for (a real file takes each "+name" in turn)
+    assert (v2_top / "cgroup.subtree_control").read_text() == "+cpu +pids"
+
+
+def test_v2_limits_are_written_in_v2_terms(v2_top):
+    place = cgroups._choose()
+    folder = v2_top / f"ffnn-lab-{os.getpid()}-p1-3"
+    folder.mkdir()
+    (folder / "memory.swap.max").write_text("max")  # present where the kernel accounts swap
+    group = cgroups.create("p1-3", cpus=1.5, memory_bytes=3 << 20, processes=7, place=place)
+    assert group.folders() == [folder] and group.procs_files() == [str(folder / "cgroup.procs").encode()]
+    written = {f: (folder / f).read_text() for f in ("cpu.max", "memory.max", "memory.swap.max", "pids.max")}
+    assert written == {
+        "cpu.max": "150000 100000",
+        "memory.max": str(3 << 20),
+        "memory.swap.max": "0",
+        "pids.max": "7",
+    }
+
+
+def test_v2_usage_is_read_from_v2_files(v2_top):
+    group = cgroups.create("u", place=cgroups._choose())
+    folder = group.folders()[0]
+    (folder / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    (folder / "memory.peak").write_text("123456\n")
+    (folder / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n")
+    (folder / "pids.events").write_text("max 4\n")
+    assert group.usage() == {
+        "cpu_seconds": 2.5,
+        "memory_peak_bytes": 123456,
+        "out_of_memory": True,
+        "processes_refused": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda top, mp: mp.setattr(os, "geteuid", lambda: 1000), "only as root"),
+        (lambda top, mp: (top / "cgroup.controllers").write_text("cpu io\n"), "controller(s) memory, pids"),
+        # a file that cannot be written, as when the top group holds processes (a container)
+        (
+            lambda top, mp: (
+                (top / "cgroup.subtree_control").unlink(),
+                (top / "cgroup.subtree_control").mkdir(),
+            ),
+            "free of processes",
+        ),
+        (lambda top, mp: mp.setattr(cgroups, "_v2_top", lambda: None), "nor a cgroup v2 hierarchy"),
+    ],
+)
+def test_where_v2_cannot_be_used_the_reason_says_why(v2_top, monkeypatch, change, why):
+    change(v2_top, monkeypatch)
+    assert why in cgroups._choose()
+
+
+def test_complete_v1_is_preferred(v2_top, tmp_path, monkeypatch):
+    own = {c: tmp_path / "v1" / c for c in cgroups.CONTROLLERS}
+    monkeypatch.setattr(cgroups, "_own_v1", lambda: own)
+    assert cgroups._choose() == cgroups.Place(own, v2=False)
+    monkeypatch.setattr(cgroups, "_own_v1", lambda: {"cpu": own["cpu"]})  # partial v1: v2 instead
+    assert cgroups._choose().v2
+
+
+def test_groups_of_graders_that_are_gone_are_swept_and_no_others(v2_top):
+    place = cgroups._choose()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale, ours = v2_top / f"ffnn-lab-{gone.pid}-p1-0", v2_top / f"ffnn-lab-{os.getpid()}-p1-0"
+    notes = v2_top / "ffnn-lab-notes"  # not a group of ours by its name
+    for d in (stale, ours, notes):
+        d.mkdir()
+    assert cgroups.sweep(place) == [stale]
+    assert not stale.exists() and ours.exists() and notes.exists()
+
+
+# --- on this machine's own control groups ---------------------------------------------------------
+
+needs_groups = pytest.mark.skipif(
+    cgroups.unavailable() is not None, reason=f"no control groups here: {cgroups.unavailable()}"
+)
+
+
+def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
+    files = group.procs_files()
+
+    def join() -> None:
+        for f in files:
+            with open(f, "w") as out:
+                out.write(str(os.getpid()))
+
+    return subprocess.Popen([sys.executable, "-c", code], preexec_fn=join, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def group(request):
+    made = cgroups.create(request.node.name[:40], cpus=0.5, memory_bytes=96 << 20, processes=16)
+    yield made
+    made.remove()
+    assert not any(d.exists() for d in made.folders())
+
+
+@needs_groups
+def test_the_cpu_quota_holds_for_every_process_in_the_group(group):
+    busy = "import multiprocessing as m, time\ndef spin():\n    while True: pass\n" + (
+        "ps = [m.Process(target=spin) for _ in range(2)]\n[p.start() for p in ps]\ntime.sleep(3)\n"
+        "[p.kill() for p in ps]"
+    )
+    start = time.perf_counter()
+    start_in(group, busy).wait(timeout=30)
+    wall, used = time.perf_counter() - start, group.usage()["cpu_seconds"]
+    assert 0.2 * wall < used < 0.5 * wall * 1.15, (used, wall, cgroups.layout())
+
+
+@needs_groups
+def test_the_memory_limit_kills_whatever_exceeds_it(group):
+    code = start_in(group, "x = bytearray(400 << 20); x[::4096] = b'1' * len(x[::4096])").wait(timeout=60)
+    use = group.usage()
+    assert code == -9 and use["out_of_memory"], (code, use, cgroups.layout())
+    assert use["memory_peak_bytes"] is None or use["memory_peak_bytes"] <= 96 << 20, use
+
+
+@needs_groups
+def test_the_process_limit_refuses_more_threads(group):
+    code = (
+        "import threading, time\nmade = 0\n"
+        "try:\n    for _ in range(40):\n"
+        "        threading.Thread(target=time.sleep, args=(2,), daemon=True).start()\n        made += 1\n"
+        "except RuntimeError:\n    pass\nprint(made)"
+    )
+    files = group.procs_files()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        preexec_fn=lambda: [Path(f.decode()).write_text(str(os.getpid())) for f in files],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert int(out.stdout) < 16 and group.usage()["processes_refused"] > 0, (out, cgroups.layout())
+
+
+@needs_groups
+def test_removing_a_group_kills_what_it_holds(group):
+    sleeper = start_in(group, "import time; time.sleep(60)")
+    for _ in range(100):
+        if group.pids():
+            break
+        time.sleep(0.05)
+    assert group.pids() == [sleeper.pid]
+    group.remove()
+    assert sleeper.wait(timeout=10) == -9
