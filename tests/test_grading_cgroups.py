@@ -3,6 +3,7 @@ run anywhere) and what the kernel enforces (on this machine's own groups, skippe
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -16,13 +17,16 @@ from ffnn_lab.grading import cgroups
 
 @pytest.fixture
 def v2_top(tmp_path, monkeypatch) -> Path:
-    """A stand-in for a cgroup v2 hierarchy's top, seen by a root grader on a machine without v1."""
+    """A stand-in for a cgroup v2 hierarchy's top, seen by a root grader on a machine without v1,
+    which is not alone in its group (so its groups go under the top)."""
     top = tmp_path / "cgroup"
     top.mkdir()
     (top / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
     (top / "cgroup.subtree_control").write_text("memory\n")
+    (top / "cgroup.procs").write_text(f"1\n{os.getpid()}\n")
     monkeypatch.setattr(cgroups, "_own_v1", lambda: {})
     monkeypatch.setattr(cgroups, "_v2_top", lambda: top)
+    monkeypatch.setattr(cgroups, "_v2_own", lambda top: top)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     return top
 
@@ -34,20 +38,39 @@ def test_without_v1_groups_go_under_the_v2_top_with_its_controllers_enabled(v2_t
     assert (v2_top / "cgroup.subtree_control").read_text() == "+cpu +pids"
 
 
+def test_a_grader_alone_in_its_group_moves_into_a_leaf_and_its_groups_go_beside_it(v2_top, monkeypatch):
+    own = v2_top / "grading.service"
+    own.mkdir()
+    (own / "cgroup.procs").write_text(f"{os.getpid()}\n")
+    monkeypatch.setattr(cgroups, "_v2_own", lambda top: own)
+    assert cgroups._choose() == cgroups.Place({"cpu": own, "memory": own, "pids": own}, v2=True)
+    assert (own / f"ffnn-lab-{cgroups.RUN}-grader" / "cgroup.procs").read_text() == str(os.getpid())
+    assert (own / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    assert (v2_top / "cgroup.subtree_control").read_text() == "memory\n"  # the top is left as it was
+
+
 def test_v2_limits_are_written_in_v2_terms(v2_top):
     place = cgroups._choose()
-    folder = v2_top / f"ffnn-lab-{os.getpid()}-p1-3"
-    folder.mkdir()
-    (folder / "memory.swap.max").write_text("max")  # present where the kernel accounts swap
     group = cgroups.create("p1-3", cpus=1.5, memory_bytes=3 << 20, processes=7, place=place)
+    folder = v2_top / f"ffnn-lab-{cgroups.RUN}-p1-3"
     assert group.folders() == [folder] and group.procs_files() == [str(folder / "cgroup.procs").encode()]
-    written = {f: (folder / f).read_text() for f in ("cpu.max", "memory.max", "memory.swap.max", "pids.max")}
-    assert written == {
-        "cpu.max": "150000 100000",
-        "memory.max": str(3 << 20),
-        "memory.swap.max": "0",
-        "pids.max": "7",
-    }
+    written = {f: (folder / f).read_text() for f in ("cpu.max", "memory.max", "pids.max")}
+    assert written == {"cpu.max": "150000 100000", "memory.max": str(3 << 20), "pids.max": "7"}
+    assert not (folder / "memory.swap.max").exists()  # the kernel does not account swap: none written
+    with pytest.raises(FileExistsError):  # a group is always new: a leftover would carry its counts
+        cgroups.create("p1-3", place=place)
+
+
+def test_where_the_kernel_accounts_swap_v2_allows_none(v2_top, monkeypatch):
+    mkdir = Path.mkdir
+
+    def with_swap_file(self, *args, **kwargs):  # as the kernel makes a group's files with it
+        mkdir(self, *args, **kwargs)
+        (self / "memory.swap.max").write_text("max")
+
+    monkeypatch.setattr(Path, "mkdir", with_swap_file)
+    group = cgroups.create("s", place=cgroups._choose())
+    assert (group.folders()[0] / "memory.swap.max").read_text() == "0"
 
 
 def test_v2_usage_is_read_from_v2_files(v2_top):
@@ -65,20 +88,24 @@ def test_v2_usage_is_read_from_v2_files(v2_top):
     }
 
 
+def busy_subtree_control(top: Path, mp: pytest.MonkeyPatch) -> None:
+    real = Path.write_text
+
+    def refuse(self, text, *args, **kwargs):
+        if self.name == "cgroup.subtree_control":
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
+        return real(self, text, *args, **kwargs)
+
+    mp.setattr(Path, "write_text", refuse)
+
+
 @pytest.mark.parametrize(
     "change, why",
     [
         (lambda top, mp: mp.setattr(os, "geteuid", lambda: 1000), "only as root"),
         (lambda top, mp: (top / "cgroup.controllers").write_text("cpu io\n"), "controller(s) memory, pids"),
-        # a file that cannot be written, as when the top group holds processes (a container)
-        (
-            lambda top, mp: (
-                (top / "cgroup.subtree_control").unlink(),
-                (top / "cgroup.subtree_control").mkdir(),
-            ),
-            "free of processes",
-        ),
-        (lambda top, mp: mp.setattr(cgroups, "_v2_top", lambda: None), "nor a cgroup v2 hierarchy"),
+        (busy_subtree_control, "it holds processes of its own, as a container's top group does"),
+        (lambda top, mp: mp.setattr(cgroups, "_v2_top", lambda: None), "there is no cgroup v2 hierarchy"),
     ],
 )
 def test_where_v2_cannot_be_used_the_reason_says_why(v2_top, monkeypatch, change, why):
@@ -86,31 +113,61 @@ def test_where_v2_cannot_be_used_the_reason_says_why(v2_top, monkeypatch, change
     assert why in cgroups._choose()
 
 
-def test_complete_v1_is_preferred(v2_top, tmp_path, monkeypatch):
+def test_a_grader_alone_but_not_delegated_goes_back_where_it_was(v2_top, monkeypatch):
+    own = v2_top / "session.scope"
+    own.mkdir()
+    (own / "cgroup.procs").write_text(f"{os.getpid()}\n")
+    monkeypatch.setattr(cgroups, "_v2_own", lambda top: own)
+    busy_subtree_control(v2_top, monkeypatch)
+    assert "holds processes of its own" in cgroups._choose()  # then the top was tried, and refused
+    assert (own / "cgroup.procs").read_text() == str(os.getpid())
+
+
+def test_complete_v1_is_preferred_and_a_partial_one_is_named(v2_top, tmp_path, monkeypatch):
     own = {c: tmp_path / "v1" / c for c in cgroups.CONTROLLERS}
     monkeypatch.setattr(cgroups, "_own_v1", lambda: own)
     assert cgroups._choose() == cgroups.Place(own, v2=False)
     monkeypatch.setattr(cgroups, "_own_v1", lambda: {"cpu": own["cpu"]})  # partial v1: v2 instead
     assert cgroups._choose().v2
+    monkeypatch.setattr(cgroups, "_v2_top", lambda: None)  # and where v2 fails too, both are named
+    assert cgroups._choose() == (
+        "the cgroup v1 controller(s) cpuacct, memory, pids are not mounted, and there is no cgroup v2 "
+        "hierarchy"
+    )
 
 
-def test_groups_of_graders_that_are_gone_are_swept_and_no_others(v2_top):
+def test_the_v2_mount_is_the_whole_hierarchy_at_its_usual_place():
+    line = "{id} 23 0:{dev} {root} {point} rw,relatime - {fs} {fs} rw"
+    mounts = [
+        line.format(id=30, dev=27, root="/", point="/sys/fs/cgroup/cpu", fs="cgroup"),
+        line.format(id=31, dev=28, root="/grading.slice", point="/srv/part", fs="cgroup2"),  # a subtree
+        line.format(id=32, dev=28, root="/", point="/mnt/my\\040copy", fs="cgroup2"),  # a copy elsewhere
+        line.format(id=33, dev=28, root="/", point="/sys/fs/cgroup/unified", fs="cgroup2"),
+    ]
+    assert cgroups._cgroup2_mount("\n".join(mounts)) == Path("/sys/fs/cgroup/unified")
+    assert cgroups._cgroup2_mount("\n".join(mounts[:3])) == Path("/mnt/my copy")  # escapes decoded
+    assert cgroups._cgroup2_mount("\n".join(mounts[:2])) is None
+
+
+def test_only_empty_old_groups_of_graders_that_are_gone_are_swept(v2_top):
     place = cgroups._choose()
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    stale, ours = v2_top / f"ffnn-lab-{gone.pid}-p1-0", v2_top / f"ffnn-lab-{os.getpid()}-p1-0"
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # no process can have this PID
+    old = time.time() - 3600
+    stale = v2_top / f"ffnn-lab-{gone}-0badc0de-p1-0"
+    young = v2_top / f"ffnn-lab-{gone}-0badc0de-p1-1"  # maybe another PID namespace's, being joined
+    busy = v2_top / f"ffnn-lab-{gone}-0badc0de-p2-0"  # holds processes: never killed, kept
+    ours = v2_top / f"ffnn-lab-{cgroups.RUN}-p1-0"
     notes = v2_top / "ffnn-lab-notes"  # not a group of ours by its name
-    for d in (stale, ours, notes):
+    for d in (stale, young, busy, ours, notes):
         d.mkdir()
+    (busy / "cgroup.procs").write_text("4242\n")  # the stand-in's rmdir refuses it, as the kernel does
+    for d in (stale, busy, ours, notes):
+        os.utime(d, (old, old))
     assert cgroups.sweep(place) == [stale]
-    assert not stale.exists() and ours.exists() and notes.exists()
+    assert not stale.exists() and all(d.exists() for d in (young, busy, ours, notes))
 
 
 # --- on this machine's own control groups ---------------------------------------------------------
-
-needs_groups = pytest.mark.skipif(
-    cgroups.unavailable() is not None, reason=f"no control groups here: {cgroups.unavailable()}"
-)
 
 
 def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
@@ -126,13 +183,14 @@ def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
 
 @pytest.fixture
 def group(request):
+    if cgroups.unavailable():  # asked here, not at collection: asking makes a group and sweeps
+        pytest.skip(f"no control groups here: {cgroups.unavailable()}")
     made = cgroups.create(request.node.name[:40], cpus=0.5, memory_bytes=96 << 20, processes=16)
     yield made
     made.remove()
     assert not any(d.exists() for d in made.folders())
 
 
-@needs_groups
 def test_the_cpu_quota_holds_for_every_process_in_the_group(group):
     busy = "import multiprocessing as m, time\ndef spin():\n    while True: pass\n" + (
         "ps = [m.Process(target=spin) for _ in range(2)]\n[p.start() for p in ps]\ntime.sleep(3)\n"
@@ -144,7 +202,6 @@ def test_the_cpu_quota_holds_for_every_process_in_the_group(group):
     assert 0.2 * wall < used < 0.5 * wall * 1.15, (used, wall, cgroups.layout())
 
 
-@needs_groups
 def test_the_memory_limit_kills_whatever_exceeds_it(group):
     code = start_in(group, "x = bytearray(400 << 20); x[::4096] = b'1' * len(x[::4096])").wait(timeout=60)
     use = group.usage()
@@ -152,7 +209,6 @@ def test_the_memory_limit_kills_whatever_exceeds_it(group):
     assert use["memory_peak_bytes"] is None or use["memory_peak_bytes"] <= 96 << 20, use
 
 
-@needs_groups
 def test_the_process_limit_refuses_more_threads(group):
     code = (
         "import threading, time\nmade = 0\n"
@@ -171,7 +227,6 @@ def test_the_process_limit_refuses_more_threads(group):
     assert int(out.stdout) < 16 and group.usage()["processes_refused"] > 0, (out, cgroups.layout())
 
 
-@needs_groups
 def test_removing_a_group_kills_what_it_holds(group):
     sleeper = start_in(group, "import time; time.sleep(60)")
     for _ in range(100):

@@ -5,17 +5,24 @@ starve nor crowd out a classmate graded beside it, or the grader.
 Two layouts, one interface. cgroup v1 (the controllers cpu, cpuacct, memory and pids, each mounted
 and writable: as root, or delegated) nests each group under the grader's own. cgroup v2 (one
 hierarchy, as on most current Linux) only gives controllers to groups that hold no processes of their
-own, and the grader's own group holds the grader: so, as root, each group goes directly under the top
-of the hierarchy. v1 is used where it is complete, else v2; where neither can be had, `unavailable()`
-says why and the grader falls back to per-process limits and says so in its report.
+own: where the grader (as root) is alone in its group (a service of its own, say), it moves into a
+leaf there and its groups go beside it, inside whatever limits that group has; else, as
+root, each group goes directly under the top of the hierarchy, whose cpu, memory and pids
+controllers it turns on if they are off (systemd turns them on already) and leaves on. v1 is used
+where it is complete, else v2; where neither can be had, `unavailable()` says why and the grader
+falls back to per-process limits and says so in its report.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import re
+import secrets
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,9 @@ ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")  # v1: a hierarchy each
 V2_CONTROLLERS = ("cpu", "memory", "pids")  # v2: one hierarchy, where cpu also counts the CPU time used
 PERIOD_US = 100_000  # the CPU quota's accounting period
-PREFIX = "ffnn-lab-"  # every group is PREFIX + the grader's PID + "-" + a label: see sweep()
+PREFIX = "ffnn-lab-"  # every group is named PREFIX + RUN + "-" + a label: see sweep()
+# this grader: its PID, which another may reuse or share in another container, and a random token
+RUN = f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)
@@ -50,53 +59,101 @@ def _own_v1() -> dict[str, Path]:
     return dirs
 
 
+def _cgroup2_mount(mountinfo: str) -> Path | None:
+    """The mount point of the whole cgroup v2 hierarchy in a /proc/self/mountinfo text, if mounted."""
+    found = []
+    for line in mountinfo.splitlines():
+        fields = line.split(" - ", 1)
+        head = fields[0].split()
+        if len(fields) == 2 and fields[1].split()[0] == "cgroup2" and len(head) > 4 and head[3] == "/":
+            found.append(Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), head[4])))
+    usual = [p for p in found if p in (ROOT, ROOT / "unified")]  # a bind mount elsewhere is a copy
+    return (usual or found)[0] if found else None
+
+
 def _v2_top() -> Path | None:
     """Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or .../unified beside v1), if it is."""
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split(" - ", 1)
-        if len(fields) == 2 and fields[1].split()[0] == "cgroup2":
-            return Path(fields[0].split()[4])
-    return None
+    return _cgroup2_mount(_read(Path("/proc/self/mountinfo")))
+
+
+def _v2_own(top: Path) -> Path:
+    """This process's own v2 group."""
+    lines = _read(Path("/proc/self/cgroup")).splitlines()
+    path = next((ln[3:] for ln in lines if ln.startswith("0::")), "/")
+    return top / path.lstrip("/")
+
+
+def _enable(parent: Path) -> None:
+    """Give parent's new groups the controllers (OSError where the kernel refuses)."""
+    enabled = _read(parent / "cgroup.subtree_control").split()
+    wanted = " ".join(f"+{c}" for c in V2_CONTROLLERS if c not in enabled)
+    if wanted:
+        (parent / "cgroup.subtree_control").write_text(wanted)
+
+
+WHY_NOT_ENABLED = {  # the kernel's refusals to enable controllers for a group's children
+    errno.EBUSY: "it holds processes of its own, as a container's top group does",
+    errno.EINVAL: "a real-time process keeps the cpu controller off",
+    errno.EROFS: "the hierarchy is mounted read-only, as in a container",
+}
 
 
 def _v2_place() -> Place | str:
-    """Groups directly under the top of the v2 hierarchy, its controllers enabled for them; or why not."""
+    """Where v2 groups go: beside the grader in its own group where the grader is alone there (moved
+    into a leaf of its own: v2 gives controllers only to groups without processes), else as root
+    directly under the top of the hierarchy; or why neither."""
     top = _v2_top()
     if top is None:
-        return "no cgroup v1 controllers nor a cgroup v2 hierarchy are mounted"
-    if os.geteuid() != 0:
-        return "on cgroup v2 the grader makes control groups only as root"
+        return "there is no cgroup v2 hierarchy"
     offered = _read(top / "cgroup.controllers").split()
     missing = [c for c in V2_CONTROLLERS if c not in offered]
     if missing:
         return f"the cgroup v2 hierarchy does not offer the controller(s) {', '.join(missing)}"
-    enabled = _read(top / "cgroup.subtree_control").split()
-    wanted = " ".join(f"+{c}" for c in V2_CONTROLLERS if c not in enabled)
+    if os.geteuid() != 0:  # a delegated scope (systemd Delegate=yes) would do, but is not measured yet
+        return "on cgroup v2 the grader makes control groups only as root"
+    own = _v2_own(top)
+    if _read(own / "cgroup.procs").split() == [str(os.getpid())] and os.access(own, os.W_OK):
+        leaf = own / f"{PREFIX}{RUN}-grader"
+        try:
+            leaf.mkdir()
+            (leaf / "cgroup.procs").write_text(str(os.getpid()))
+            _enable(own)
+            return Place({c: own for c in V2_CONTROLLERS}, v2=True)
+        except OSError:  # not delegated after all: back where it was (an empty leaf left is swept)
+            with contextlib.suppress(OSError):
+                (own / "cgroup.procs").write_text(str(os.getpid()))
+                leaf.rmdir()
     try:
-        if wanted:
-            (top / "cgroup.subtree_control").write_text(wanted)
+        _enable(top)
     except OSError as e:
-        return (
-            f"cannot enable the cgroup v2 controllers for new groups ({e.strerror}): that needs the top "
-            "of the hierarchy writable and free of processes, which a container's is not; run the "
-            "grader on the host or in a VM"
-        )
+        why = WHY_NOT_ENABLED.get(e.errno or 0) or e.strerror
+        return f"cannot enable the cgroup v2 controllers at the top of the hierarchy: {why}"
     return Place({c: top for c in V2_CONTROLLERS}, v2=True)
 
 
 def _choose() -> Place | str:
     """v1 where all its controllers are mounted, else v2; or why neither can be had."""
     own = _own_v1()
-    return Place(own, v2=False) if all(c in own for c in CONTROLLERS) else _v2_place()
+    if all(c in own for c in CONTROLLERS):
+        return Place(own, v2=False)
+    place = _v2_place()
+    missing = [c for c in CONTROLLERS if c not in own]
+    if isinstance(place, str) and len(missing) < len(CONTROLLERS):  # v1 in part: name what it lacks
+        return f"the cgroup v1 controller(s) {', '.join(missing)} are not mounted, and {place}"
+    return place
+
+
+_lock = threading.Lock()
+
+
+def _place() -> Place | str:
+    """Where this machine's groups go, checked by making one, or why there are none; asked once."""
+    with _lock:  # unsandboxed runs may ask first from several threads at once
+        return _checked_place()
 
 
 @functools.lru_cache(maxsize=1)
-def _place() -> Place | str:
-    """Where this machine's groups go, checked by making one, or why there are none; asked once."""
+def _checked_place() -> Place | str:
     place = _choose()
     if isinstance(place, str):
         return place
@@ -117,10 +174,13 @@ def unavailable() -> str | None:
 
 
 def layout() -> str:
-    """'cgroup v1' or 'cgroup v2', the layout the groups use (only when unavailable() is None)."""
+    """The layout the groups use, for the report's header (only when unavailable() is None)."""
     place = _place()
     assert not isinstance(place, str), place
-    return "cgroup v2" if place.v2 else "cgroup v1"
+    if not place.v2:
+        return "cgroup v1, under the grader's own groups"
+    where = next(iter(place.parents.values()))
+    return "cgroup v2, at the top of the hierarchy" if where == _v2_top() else f"cgroup v2, under {where}"
 
 
 def _read(path: Path) -> str:
@@ -185,9 +245,10 @@ class Group:
             kill(alive)
             time.sleep(0.05)
 
-    def remove(self) -> None:
-        """Kill what is left and delete the group's folders."""
+    def remove(self) -> bool:
+        """Kill what is left and delete the group's folders; False if one could not be deleted."""
         self.kill()
+        gone = True
         for d in self.folders():
             for _ in range(50):
                 try:
@@ -197,6 +258,9 @@ class Group:
                     break
                 except OSError:  # the last processes are still being reaped
                     time.sleep(0.05)
+            else:
+                gone = False
+        return gone
 
 
 def kill(pids: list[int]) -> None:
@@ -225,10 +289,17 @@ def create(
     it where the kernel accounts swap) and `processes` processes and threads."""
     where = place or _place()
     assert not isinstance(where, str), where
-    name = f"{PREFIX}{os.getpid()}-{label}"
+    name = f"{PREFIX}{RUN}-{label}"
     group = Group({c: parent / name for c, parent in where.parents.items()}, where.v2)
-    for d in group.folders():
-        d.mkdir(exist_ok=True)
+    made = []
+    try:
+        for d in group.folders():
+            d.mkdir()  # a new group: one left over would carry its old counts into the report
+            made.append(d)
+    except OSError:
+        for d in made:
+            d.rmdir()
+        raise
     quota = max(1000, int(PERIOD_US * cpus))
     if where.v2:
         settings = [("cpu", "cpu.max", f"{quota} {PERIOD_US}"), ("memory", "memory.max", memory_bytes)]
@@ -250,16 +321,21 @@ def create(
 
 
 def sweep(place: Place) -> list[Path]:
-    """Remove the groups of graders that are gone (stopped by SIGKILL or a crash), killing what is
-    left in them; they would otherwise pile up on the machine. Returns what was removed."""
+    """Delete the empty groups left by graders that are gone (stopped by SIGKILL, or a crash), so they
+    do not pile up. Nothing is killed: a group that holds processes (the kernel refuses to delete it)
+    or is under a minute old (another grader's, in another PID namespace, about to be joined) stays."""
     removed = []
     for parent in dict.fromkeys(place.parents.values()):
         for d in parent.glob(f"{PREFIX}*"):
-            match = re.fullmatch(rf"{PREFIX}(\d+)-.+", d.name)
-            if not (match and d.is_dir()) or _alive(int(match.group(1))):
+            match = re.fullmatch(rf"{PREFIX}(\d+)-[0-9a-f]+-.+", d.name)
+            if not match or _alive(int(match.group(1))):
                 continue
-            Group({c: d for c in place.parents}, place.v2).remove()
-            removed.append(d)
+            try:
+                if time.time() - d.stat().st_mtime > 60:
+                    d.rmdir()
+                    removed.append(d)
+            except OSError:
+                pass
     return removed
 
 

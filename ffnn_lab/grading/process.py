@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,5 +188,5 @@ def run(
         out.join(timeout=5)  # a pipe still held open by an escaped process is abandoned, not waited on
         return Outcome(code, out, group.usage() if group else {})
     finally:
-        if group:
-            group.remove()
+        if group and not group.remove():
+            print(f"warning: could not delete the control group {group.folders()[0].name}", file=sys.stderr)
