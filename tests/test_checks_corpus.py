@@ -18,6 +18,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
+from torchvision.transforms import v2 as transforms_v2
 
 import ffnn_lab
 from ffnn_lab import exercises, tensors
@@ -744,7 +745,7 @@ CORPUS: dict[str, list[Attempt]] = {
         right("a list pair", TYPES, lambda it: [np.asarray(it[0]), int(it[1])], ITEM),
         mistake("tensor type", (torch.Tensor, int), to_array, ITEM, says="not a Tensor yet"),
         mistake("names as strings", ("PIL", "int"), to_array, ITEM, says="types themselves"),
-        mistake("types swapped", (int, Image.Image), to_array, ITEM, says="picture is not a int"),
+        mistake("types swapped", (int, Image.Image), to_array, ITEM, says="other way round"),
         mistake("width and height swapped", TYPES, to_array_by_size, ITEM, says="(width, height)"),
         mistake(
             "ToTensor",
@@ -1137,7 +1138,7 @@ CORPUS: dict[str, list[Attempt]] = {
         mistake("one way", one_way, says="never takes the value"),
         mistake("global generator", global_generator, says="same seeded generator"),
         mistake("roll", rolls, says="roll"),
-        mistake("in place", in_place, says="changed the batch"),
+        mistake("in place", in_place, says="changed the tensor it was given"),
         mistake("upper bound left out", exclusive_bound, says="upper bound is left out"),
         mistake("dx equals dy", diagonal_only, says="combinations"),
         mistake("flips", with_flips, says="mirrored"),
@@ -1289,11 +1290,118 @@ CORPUS: dict[str, list[Attempt]] = {
         mistake("scaled down", lambda h, p, keep: h * keep * (1 - p), says="wrong way"),
         mistake("by p", lambda h, p, keep: h * keep / p, says="share DROPPED"),
         mistake("inverted mask", lambda h, p, keep: h * ~keep / (1 - p), says="silenced the units"),
-        mistake("in place", dropout_in_place, says="changed h in place"),
+        mistake("in place", dropout_in_place, says="changed the tensor it was given"),
         mistake("its own mask", lambda h, p, keep: F.dropout(h, p, training=True), says="use the mask"),
         shortcut("a fixed scale", lambda h, p, keep: h * keep * 1.25, says="not h scaled"),
     ],
 }
+
+# found by an independent corpus (written without reading the one above), kept so they stay fixed
+
+
+def softmax_rows_in_place(s):
+    s -= s.max(dim=1, keepdim=True).values  # changes the caller's scores
+    e = s.exp()
+    return e / e.sum(dim=1, keepdim=True)
+
+
+def cross_entropy_in_place(z, y):
+    z -= torch.logsumexp(z, 1, keepdim=True)
+    return -z[torch.arange(len(y)), y].mean()
+
+
+def entropy_in_place(p, q):
+    return -(p * q.log_()).sum(1)
+
+
+def grad_in_place(z, y):
+    z -= torch.logsumexp(z, 1, keepdim=True)
+    z.exp_()
+    z[torch.arange(len(y)), y] -= 1
+    return z / len(y)
+
+
+def shift_per_group(x, max_shift, generator):
+    out = torch.zeros_like(x)
+    for i in range(0, len(x), 8):
+        dx, dy = torch.randint(-max_shift, max_shift + 1, (2,), generator=generator).tolist()
+        out[i : i + 8] = random_shift(x[i : i + 8], 0, generator)  # a copy, then moved as one
+        out[i : i + 8] = torch.roll(out[i : i + 8], (dy, dx), (2, 3))
+        if dy:
+            out[i : i + 8, :, (slice(None, dy) if dy > 0 else slice(dy, None))] = 0
+        if dx:
+            out[i : i + 8, :, :, (slice(None, dx) if dx > 0 else slice(dx, None))] = 0
+    return out
+
+
+def ce_one_element(z, y):
+    lp = z - torch.logsumexp(z, 1, keepdim=True)
+    return -lp.gather(1, y.unsqueeze(1)).mean(dim=0)  # shape (1,)
+
+
+CORPUS["nb01.check_item"] += [
+    right("types in a list", list(TYPES), to_array, ITEM),
+    mistake("the module", (Image, int), to_array, ITEM, says="a module, not a type"),
+    mistake("object for the label", (Image.Image, object), to_array, ITEM, says="every value is an object"),
+    mistake("pair reversed", TYPES, lambda it: (it[1], np.asarray(it[0])), ITEM, says="other way round"),
+]
+CORPUS["nb02.check_normalize"] += [
+    mistake(
+        "its own statistics",
+        lambda t, m, s: (t - t.mean((1, 2), keepdim=True)) / t.std((1, 2), keepdim=True),
+        says="this tensor's own mean and std",
+    ),
+    mistake(
+        "no division", lambda t, m, s: t - torch.as_tensor(m).view(3, 1, 1).to(t.dtype), says="not divide"
+    ),
+    shortcut("v2 normalize", lambda t, m, s: transforms_v2.functional.normalize(t, m, s), says="by hand"),
+]
+CORPUS["nb03.check_majority_accuracy"] += [
+    mistake(
+        "integer division",
+        lambda labels: torch.bincount(labels).max().item() // len(labels),
+        torch.tensor([0, 1] * 50),
+        says="whole-number division",
+    ),
+]
+CORPUS["nb04.check_softmax_rows"] += [mistake("in place", softmax_rows_in_place, says="changed the tensor")]
+CORPUS["nb04.check_argmax_answer"] += [right("Answer: b", "Answer: b", EXPLAINED)]
+CORPUS["nb05.check_cross_entropy"] += [
+    right("one element, shape (1,)", ce_one_element),
+    right("one element, shape (1, 1)", lambda z, y: ce_one_element(z, y).reshape(1, 1)),
+    mistake("in place", cross_entropy_in_place, says="changed the tensor"),
+]
+CORPUS["nb05.check_entropy"] += [mistake("log_ in place", entropy_in_place, says="changed the tensor")]
+CORPUS["nb05.check_logit_gradient"] += [mistake("in place", grad_in_place, says="changed the tensor")]
+CORPUS["nb06.check_random_shift"] += [
+    mistake("nothing moved", lambda x, m, g: x.clone(), says="no image moved"),
+    mistake("one shift per group of 8", shift_per_group, says="not one per group"),
+]
+CORPUS["nb07.check_confusion_reading"] += [
+    mistake(
+        "integer division",
+        lambda m: (m.trace() // m.sum(), m[1, 1] / m[1].sum(), m[0, 1] / m[0].sum()),
+        MATRIX,
+        says="whole-number division",
+    ),
+]
+CORPUS["nb09.check_which_figure"] += [
+    right("Answer: c", "Answer: c", standard_error, WHY_TEST),
+    shortcut("the check's own reference", "c", lambda a, n: nb09._spread(a, n)[0], WHY_TEST, says="own code"),
+]
+CORPUS["nb07.check_decision"] += [
+    shortcut("the check's own costs", 0.1, nb07._costs, REASONED, says="own code")
+]
+CORPUS["nb07.check_confusion_reading"] += [
+    shortcut("the check's own shares", lambda m: exercises.nb07._shares(m), MATRIX, says="own code")
+]
+CORPUS["nb06.check_batch_sizes"] += [
+    shortcut(
+        "the check's own sizes",
+        lambda n, b, drop_last=False: nb06._reference_sizes(n, b, drop_last),
+        says="own code",
+    )
+]
 
 CHECKS = {
     f"{module.__name__.rsplit('.', 1)[1]}.{name}": getattr(module, name)

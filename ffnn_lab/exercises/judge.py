@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, NoReturn
 
 import numpy as np
@@ -20,6 +21,8 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from ..errors import first_line
+
+PACKAGE = __name__.rpartition(".")[0]  # ffnn_lab.exercises
 
 GAP_MARK = "✏️ your code here"  # what the student release writes into every gap
 
@@ -218,6 +221,33 @@ def _watching(helpers: tuple[Callable, ...]) -> Iterator[list[str]]:
         sys.setprofile(previous)
 
 
+def _ours(obj: Any) -> bool:
+    """obj is a module of the checks' package, or was defined in one."""
+    try:
+        name = obj.__name__ if isinstance(obj, ModuleType) else getattr(obj, "__module__", None)
+    except Exception:  # an object whose attributes misbehave is not ours
+        return False
+    return isinstance(name, str) and (name == PACKAGE or name.startswith(PACKAGE + "."))
+
+
+def _private_names() -> frozenset[str]:
+    """The checks' private helpers by name (_costs, _spread...): references a student could call."""
+    return frozenset(
+        name
+        for module_name, module in list(sys.modules.items())
+        if module_name.startswith(PACKAGE)
+        for name, value in vars(module).items()
+        if name.startswith("_") and not name.startswith("__") and callable(value) and _ours(value)
+    )
+
+
+def _reaches_the_checks(fn: Any) -> bool:
+    """fn is, holds or names the checks' own code."""
+    if _ours(fn) or any(_ours(obj) for obj in objects_held(fn)):
+        return True
+    return bool(names_used(fn) & _private_names())
+
+
 def _broke(fn: Any, ban: Ban) -> bool:
     # a banned helper held by the code counts even when this call happens not to reach it
     if any(any(obj is helper for helper in ban.helpers) for obj in objects_held(fn)):
@@ -239,7 +269,13 @@ def call(fn: Any, *args: Any, on: str = "", without: Ban | None = None, so_far: 
     ban = without or Ban("")
     if _broke(fn, ban):
         raise Verdict(BANNED.format(banned=ban.say))
+    if _reaches_the_checks(fn):
+        fail(
+            "that calls the checks' own code (ffnn_lab.exercises), which holds their references: "
+            "write the answer yourself"
+        )
     recorder = _Recorder()
+    before = [_snapshot(a) for a in args]
     try:
         with _watching(ban.helpers) as called, recorder if ban.torch_names else nullcontext():
             out = fn(*args)
@@ -252,7 +288,41 @@ def call(fn: Any, *args: Any, on: str = "", without: Ban | None = None, so_far: 
         if _still_has_gap(fn):
             not_written(so_far)
         raise Verdict(RETURNED_NONE.format(name=name))
+    if any(not _unchanged(a, b) for a, b in zip(args, before, strict=True)):
+        fail(
+            f"{name} changed the tensor it was given, in place (as `x -= ...` or `x.log_()` do): "
+            "compute a new one (`x = x - ...`) and leave the caller's data as it was"
+        )
     return out
+
+
+SNAPSHOT_MAX = 1 << 22  # elements: inputs larger than this are not copied to be compared
+
+
+def _snapshot(arg: Any) -> Any:
+    """A copy of a tensor or array argument (or of those in a tuple or list), to see if fn changed it."""
+    if isinstance(arg, torch.Tensor):
+        return arg.detach().clone() if arg.numel() <= SNAPSHOT_MAX else None
+    if isinstance(arg, np.ndarray):
+        return arg.copy() if arg.size <= SNAPSHOT_MAX else None
+    if isinstance(arg, list | tuple):
+        return [_snapshot(a) for a in arg]
+    return None
+
+
+def _unchanged(arg: Any, copy: Any) -> bool:
+    if copy is None:
+        return True
+    if isinstance(copy, list):
+        return len(arg) == len(copy) and all(_unchanged(a, c) for a, c in zip(arg, copy, strict=False))
+    if isinstance(arg, np.ndarray):
+        return bool(np.array_equal(arg, copy, equal_nan=arg.dtype.kind in "fc"))
+    if arg.shape != copy.shape or arg.dtype != copy.dtype:
+        return False
+    same = arg.detach() == copy
+    if arg.is_floating_point():
+        same |= arg.detach().isnan() & copy.isnan()
+    return bool(same.all())
 
 
 # --- reading answers in any reasonable form ------------------------------------------------
@@ -370,7 +440,7 @@ def letter(value: Any, options: str) -> str:
     brackets, dots or spaces ("(B)", " b ", "b)"); ends the check when it is not one of them."""
     text = str(value).strip().lower()
     for word in ("option", "answer"):
-        text = text.removeprefix(word).strip()
+        text = text.removeprefix(word).strip().removeprefix(":").removeprefix("=").strip()
     alone = re.fullmatch(r"[(\[{'\"]*\s*([a-z])\s*[)\]}.:'\"]*", text)
     explained = re.match(r"[(\[]?([a-z])[)\].:]\s", text)  # "b) because ...", not "a network ..."
     found = alone or explained

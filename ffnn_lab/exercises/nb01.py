@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -16,20 +17,26 @@ from .judge import answered, call, check, fail, fresh, numbers, right, whole
 
 def _judge_types(types: Any, item: tuple) -> None:
     """types must be (type of the picture, type of the label) of a real item."""
-    if not isinstance(types, tuple) or len(types) != 2:
+    if not isinstance(types, tuple | list) or len(types) != 2:
         fail("item_types should be a pair: (type of the picture, type of the label)")
+    if any(isinstance(t, ModuleType) for t in types):
+        fail("that is a module, not a type: the picture's type is a class inside it, as Image.Image")
     if not all(isinstance(t, type) for t in types):
         fail("write the types themselves, e.g. (str, float), not strings or values")
     image, label = item
     picture, number = types
-    if picture is object or not isinstance(image, picture):
+    if picture is object or number is object:
+        fail("every value is an object: name the exact types, as type(cifar10[50][0]) shows them")
+    if isinstance(label, picture) and isinstance(image, number):
+        fail("the pair is the other way round: an item is (picture, label)")
+    if not isinstance(image, picture):
         if picture.__module__.startswith(("torch", "numpy")):
             fail(
                 f"the picture is not a {picture.__name__} yet: no transform was given, so "
                 "torchvision hands out what PIL opened (look at type(cifar10[50][0]))"
             )
         fail(f"the picture is not a {picture.__name__}: look at type(cifar10[50][0])")
-    if number is object or not isinstance(label, number) or isinstance(label, bool):
+    if not isinstance(label, number) or isinstance(label, bool):
         fail(f"the label is not a {number.__name__}: look at type(cifar10[50][1])")
 
 
@@ -50,6 +57,8 @@ def _judge_to_array(fn: Any, item: tuple[Image.Image, int]) -> None:
     if not isinstance(out, tuple | list) or len(out) != 2:
         fail("to_array should return a pair: (the picture as an array, the label)")
     array, got_label = out
+    if np.ndim(array) == 0 and np.ndim(got_label) > 0:
+        fail("the pair is the other way round: (the picture as an array, the label)")
     found = numbers(array, "the picture")
     want = np.asarray(image)
     if found.shape == (width, height, 3) and width != height:

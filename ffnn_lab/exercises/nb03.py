@@ -149,8 +149,15 @@ def check_majority_accuracy(fn: Any, cifar2_labels: torch.Tensor) -> bool:
             fail(f"{what}: that is a count; divide by the number of labels to get an accuracy")
         if got.close(100 * top / n):
             fail(f"{what}: a percentage; an accuracy here is a share between 0 and 1")
-        if got.close(min(counts.values()) / n) or got.close(0.0):
+        majority = counts.most_common(1)[0][0]
+        label_itself = f"the majority label itself ({majority}) over {n}; count the labels equal to it"
+        if majority > 0 and got.close(majority / n) and majority != min(counts.values()):
+            fail(f"{what}: that is {label_itself}")
+        if got.close(min(counts.values()) / n):
             fail(f"{what}: that is the share of the rarest label; the model answers the most frequent")
+        if got.close(0.0):
+            also = f", or it is {label_itself}" if majority == 0 else ""
+            fail(f"{what}: a whole-number division (// or ints) rounds the share down to 0{also}")
         if got.close(1 / len(counts)):
             fail(f"{what}: one over the number of classes assumes they are balanced; count them")
         fail(f"{what}: the model is right exactly on the pictures of its one answer, the most frequent label")

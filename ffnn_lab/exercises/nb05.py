@@ -52,7 +52,8 @@ def _judge_loss(found: Numbers, logits: torch.Tensor, labels: torch.Tensor, what
         fail(f"on {what} you returned {n} numbers: the loss is one number, the mean over the batch")
     if found.values.size != 1:
         fail(f"on {what} the loss should be one number, but yours has shape {found.shape}")
-    value = found.values.reshape(())
+    found = Numbers(found.values.reshape(()), found.eps)  # a one-element tensor of any shape is fine
+    value = found.values
     if not np.isfinite(value):
         fail(
             f"on {what} you returned {value}: compute the log-softmax with the log-sum-exp trick "

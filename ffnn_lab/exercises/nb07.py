@@ -115,6 +115,8 @@ def _share_mistake(value: float, name: str, index: int, matrix: torch.Tensor) ->
         return f"{name} = {value:g} is a percentage: give a share between 0 and 1"
     if value > 1 and np.isclose(value, round(value)):
         return f"{name} = {value:g} is a count: divide it by the right number of images"
+    if value == 0 and want > 0:
+        return f"{name} = 0: a whole-number division (// or ints) rounds a share down; divide as floats"
     if abs(value - round(want, 1)) < 1e-6:
         return f"{name} = {value:g} is rounded to one decimal: keep at least two"
     if index == 0 and np.isclose(value, 1 - want):

@@ -160,10 +160,7 @@ def check_mixup(fn: Any) -> bool:
     """fn(x, y, lam, partner) must blend each image with x[partner] and the one-hot labels alike."""
     gen, _ = fresh()
     for x, y, lam, partner, what in _mixup_cases(gen):
-        given = x.clone(), y.clone(), partner.clone()
-        out = call(fn, *given[:2], lam, given[2], on=what)
-        if not (torch.equal(given[0], x) and torch.equal(given[1], y)):
-            fail("your function changed the batch it was given: return new tensors")
+        out = call(fn, x, y, lam, partner, on=what)
         images, targets = _pair(out)
         _judge_images(images, x, lam, partner, what)
         _judge_targets(targets, y, lam, partner, what)
@@ -224,10 +221,7 @@ def check_dropout(fn: Any) -> bool:
     """fn(h, p, keep) must zero the dropped units and scale the kept ones as nn.Dropout does in training."""
     gen, _ = fresh()
     for h, p, keep, what in _dropout_cases(gen):
-        given = h.clone()
-        out = call(fn, given, p, keep.clone(), on=what)
-        if not torch.equal(given, h):
-            fail("your function changed h in place: return a new tensor, as nn.Dropout does")
+        out = call(fn, h, p, keep, on=what)
         _judge_dropout(numbers(out, "the activations").values, h, p, keep, what)
     return right(
         "dropped units are zero and the kept ones scaled so that averages match eval mode, as "
