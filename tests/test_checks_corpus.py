@@ -1345,6 +1345,9 @@ CORPUS["nb01.check_item"] += [
     mistake("object for the label", (Image.Image, object), to_array, ITEM, says="every value is an object"),
     mistake("pair reversed", TYPES, lambda it: (it[1], np.asarray(it[0])), ITEM, says="other way round"),
 ]
+CORPUS["nb01.check_every_other"] += [
+    mistake("an instance", EveryOther(list(range(5))), says="pass the class itself"),
+]
 CORPUS["nb02.check_normalize"] += [
     mistake(
         "its own statistics",

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import first_line
-from .judge import answered, call, check, fail, fresh, numbers, right, whole
+from .judge import answered, call, check, describe, fail, fresh, is_gap, numbers, right, whole
 
 
 def _judge_types(types: Any, item: tuple) -> None:
@@ -215,6 +215,8 @@ def _judge_end(ds: Any, size: int) -> None:
 @check
 def check_every_other(cls: Any) -> bool:
     """EveryOther(base) must show items 0, 2, 4, ... of base, with the right len and an end."""
+    if not callable(cls) and not is_gap(cls):
+        fail(f"pass the class itself, EveryOther, not {describe(cls)}: the check builds its own instances")
     _, rng = fresh()
     sizes = [int(rng.integers(3, 20)) | 1, 1, 2, int(rng.integers(3, 20)) & ~1 or 4, 0]
     for tag, n in enumerate(sizes):
