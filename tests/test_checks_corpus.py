@@ -1376,6 +1376,29 @@ CORPUS["nb05.check_cross_entropy"] += [
 ]
 CORPUS["nb05.check_entropy"] += [mistake("log_ in place", entropy_in_place, says="changed the tensor")]
 CORPUS["nb05.check_logit_gradient"] += [mistake("in place", grad_in_place, says="changed the tensor")]
+
+
+def accuracy_counter_overwritten(model, loader):
+    model.eval()
+    correct = seen = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct = (model(x).argmax(dim=1) == y).sum().item()  # = where += was meant
+            seen += len(y)
+    return correct / seen
+
+
+def batch_sizes_drop_any_last(n, b, drop_last=False):
+    sizes = [b] * (n // b) + ([n % b] if n % b else [])
+    return sizes[:-1] if drop_last else sizes
+
+
+CORPUS["nb06.check_accuracy"] += [
+    mistake("counter overwritten", accuracy_counter_overwritten, says="correct +=")
+]
+CORPUS["nb06.check_batch_sizes"] += [
+    mistake("drop_last drops a full batch", batch_sizes_drop_any_last, says="drops only a smaller one")
+]
 CORPUS["nb06.check_random_shift"] += [
     mistake("nothing moved", lambda x, m, g: x.clone(), says="no image moved"),
     mistake("one shift per group of 8", shift_per_group, says="not one per group"),

@@ -49,6 +49,10 @@ def _judge_sizes(got: list[int], n: int, b: int, drop_last: bool) -> None:
     what = f"for {n:,} samples in batches of {b}, drop_last={drop_last}, you gave {_brief(got)}"
     if got and got[-1] == 0:
         fail(f"{what}: a batch of 0 samples; when {b} divides {n:,} evenly there is no extra batch")
+    if drop_last and n % b == 0 and got == want[:-1]:
+        fail(
+            f"{what}: {b} divides {n:,} evenly, so the last batch is full; drop_last drops only a smaller one"
+        )
     if got == _reference_sizes(n, b, not drop_last):
         if drop_last:
             fail(f"{what}: with drop_last=True the last, smaller batch is dropped")
@@ -124,6 +128,8 @@ def _loader(gen: torch.Generator) -> tuple[DataLoader, dict[str, float], str]:
             "batch mean": torch.stack([h.mean() for h in hits.split(b)]).mean().item(),
             "no eval": (y == 0).float().mean().item(),
             "full batches": hits.sum().item() / (len(hits.split(b)) * b),
+            "last batch over all": hits.split(b)[-1].sum().item() / n,  # a counter set, not added to
+            "last batch": hits.split(b)[-1].mean().item(),
         }
         values = sorted(accuracies.values())
         if all(b - a > 1e-3 for a, b in zip(values, values[1:])):
@@ -153,6 +159,11 @@ def _judge_accuracy(value: float, accuracies: dict[str, float], what: str) -> No
         )
     if near("full batches"):
         fail(f"{said}: you divided by full batches; the last batch holds fewer samples")
+    if near("last batch over all") or near("last batch"):
+        fail(
+            f"{said}: that counts the last batch only; add each batch's correct answers to a running "
+            "total (`correct += ...`), not `correct = ...`"
+        )
     if near("no eval"):
         fail(
             f"{said}: every sample got the same class, because the test model has dropout, which "
