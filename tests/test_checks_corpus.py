@@ -1400,7 +1400,7 @@ CORPUS["nb06.check_batch_sizes"] += [
     mistake("drop_last drops a full batch", batch_sizes_drop_any_last, says="drops only a smaller one")
 ]
 CORPUS["nb06.check_random_shift"] += [
-    mistake("nothing moved", lambda x, m, g: x.clone(), says="no image moved"),
+    mistake("nothing moved", lambda x, m, g: x.clone(), says=("same shift", "no image moved")),
     mistake("one shift per group of 8", shift_per_group, says="not one per group"),
 ]
 CORPUS["nb07.check_confusion_reading"] += [

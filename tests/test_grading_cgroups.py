@@ -170,7 +170,8 @@ def test_only_empty_old_groups_of_graders_that_are_gone_are_swept(v2_top):
 # --- on this machine's own control groups ---------------------------------------------------------
 
 
-def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
+def joining(group: cgroups.Group):
+    """A preexec_fn that puts the child into group, as sandbox.preexec does."""
     files = group.procs_files()
 
     def join() -> None:
@@ -178,7 +179,13 @@ def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
             with open(f, "w") as out:
                 out.write(str(os.getpid()))
 
-    return subprocess.Popen([sys.executable, "-c", code], preexec_fn=join, stderr=subprocess.DEVNULL)
+    return join
+
+
+def start_in(group: cgroups.Group, code: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", code], preexec_fn=joining(group), stderr=subprocess.DEVNULL
+    )
 
 
 @pytest.fixture
@@ -216,10 +223,9 @@ def test_the_process_limit_refuses_more_threads(group):
         "        threading.Thread(target=time.sleep, args=(2,), daemon=True).start()\n        made += 1\n"
         "except RuntimeError:\n    pass\nprint(made)"
     )
-    files = group.procs_files()
     out = subprocess.run(
         [sys.executable, "-c", code],
-        preexec_fn=lambda: [Path(f.decode()).write_text(str(os.getpid())) for f in files],
+        preexec_fn=joining(group),
         capture_output=True,
         text=True,
         timeout=30,

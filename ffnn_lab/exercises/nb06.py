@@ -121,19 +121,20 @@ def _loader(gen: torch.Generator) -> tuple[DataLoader, dict[str, float], str]:
         other = (predicted + torch.randint(1, 3, (n,), generator=gen)) % 3
         y = torch.where(torch.rand(n, generator=gen) < 0.6, predicted, other)
         hits = (predicted == y).float()
+        batches = hits.split(b)
         accuracies = {
             "right": hits.mean().item(),
             "count": hits.sum().item(),
             "percent": 100 * hits.mean().item(),
-            "batch mean": torch.stack([h.mean() for h in hits.split(b)]).mean().item(),
+            "batch mean": torch.stack([h.mean() for h in batches]).mean().item(),
             "no eval": (y == 0).float().mean().item(),
-            "full batches": hits.sum().item() / (len(hits.split(b)) * b),
-            "last batch over all": hits.split(b)[-1].sum().item() / n,  # a counter set, not added to
-            "last batch": hits.split(b)[-1].mean().item(),
+            "full batches": hits.sum().item() / (len(batches) * b),
+            "last batch over all": batches[-1].sum().item() / n,  # a counter set, not added to
+            "last batch": batches[-1].mean().item(),
         }
         values = sorted(accuracies.values())
         if all(b - a > 1e-3 for a, b in zip(values, values[1:])):
-            sizes = ", ".join(str(len(h)) for h in hits.split(b))
+            sizes = ", ".join(str(len(h)) for h in batches)
             return (
                 DataLoader(TensorDataset(x, y), batch_size=b),
                 accuracies,
@@ -259,12 +260,13 @@ def _shifted(fn: Any, x: torch.Tensor, m: int, seed: int) -> torch.Tensor:
 
 def _judge_draws(moves: list[tuple[int, int]], m: int) -> None:
     """Every (dx, dy) within m drawn, for each image on its own, not in a fixed pattern."""
-    if set(moves) == {(0, 0)}:
-        fail("no image moved: each one comes back as it was; shift it by its own random (dx, dy)")
-    if len(set(moves)) == 1:
-        fail("every image got the same shift: draw a new (dx, dy) for each image")
+    combos = len(set(moves))
+    if combos == 1:
+        none = ", (0, 0): no image moved" if moves[0] == (0, 0) else ""
+        fail(f"every image got the same shift{none}; draw a new (dx, dy) for each image")
+    # before the counts below: a shift shared by whole groups also leaves combinations out
     repeats = sum(a == b for a, b in zip(moves, moves[1:]))
-    if repeats > len(moves) / 2:  # more than chance allows by far: whole groups share one draw
+    if repeats > len(moves) * (3 / combos + 0.05):  # drawn independently: about 1 in `combos`
         fail(
             f"over {len(moves)} images, {repeats} take the same shift as the image before them: "
             "draw a new shift for every image, not one per group"
@@ -275,17 +277,10 @@ def _judge_draws(moves: list[tuple[int, int]], m: int) -> None:
         if missing:
             hint = " (torch.randint's upper bound is left out: use max_shift + 1)" if missing == [m] else ""
             fail(f"over {len(moves)} images {name} never takes the value(s) {missing}{hint}")
-    combos = len(set(moves))
     if combos < (2 * m + 1) ** 2:
         fail(
             f"over {len(moves)} images only {combos} of the {(2 * m + 1) ** 2} combinations (dx, dy) "
             "occur: draw dx and dy separately"
-        )
-    repeats = sum(a == b for a, b in zip(moves, moves[1:]))
-    if repeats > len(moves) * (3 / combos + 0.05):  # drawn independently: about 1 in `combos`
-        fail(
-            f"over {len(moves)} images, {repeats} take the same shift as the image before them: "
-            "draw a new shift for every image, not one per group"
         )
     pairs = len(set(zip(moves, moves[1:])))
     if pairs < len(moves) // 4:
