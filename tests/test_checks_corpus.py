@@ -609,6 +609,7 @@ def fixed_pattern(x, max_shift, generator):
 # ---- 07 ---------------------------------------------------------------------------------
 
 MATRIX = torch.tensor([[812, 188], [169, 831]])
+HALF_WAY = torch.tensor([[306, 894], [390, 26]])  # 894/1200 = 0.745
 
 
 def pixel_weights(layer, row, col):
@@ -1409,6 +1410,16 @@ CORPUS["nb07.check_confusion_reading"] += [
         lambda m: (m.trace() // m.sum(), m[1, 1] / m[1].sum(), m[0, 1] / m[0].sum()),
         MATRIX,
         says="whole-number division",
+    ),
+]
+CORPUS["nb07.check_confusion_reading"] += [
+    # a half-way share: float32 reads 894/1200 as a little over 0.745 and rounds it to 0.75
+    right("float32, rounded at a half", lambda m: tuple(round(v, 2) for v in read_confusion(m)), HALF_WAY),
+    mistake(
+        "rounded one unit off",
+        lambda m: (*read_confusion(m)[:2], round(read_confusion(m)[2], 2) + 0.01),
+        HALF_WAY,
+        says="airplanes_called_birds",
     ),
 ]
 CORPUS["nb09.check_which_figure"] += [
